@@ -1,0 +1,3 @@
+module github.com/seamhq/seam
+
+go 1.26.8
