@@ -16,6 +16,8 @@ const (
 	ETOOLARGE     = "too_large"    // body over the limit
 	EUNSUPPORTED  = "unsupported"  // content type not accepted
 	EUNAVAILABLE  = "unavailable"  // shutting down or not ready; retry later
+	EREFUSED      = "refused"      // well-formed, but the content breaks a rule (mapping, model); kept in quarantine
+	EMETHOD       = "method"       // the HTTP method is not accepted here
 	EINTERNAL     = "internal"     // a bug or an outage; the detail is in the log, not the response
 )
 

@@ -1,0 +1,156 @@
+package catalog
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/seamhq/seam/mapping"
+)
+
+// Compiled holds what the engine runs for a flow: its expressions, compiled
+// once at load so that a bad one is a validation error, not a runtime one.
+type Compiled struct {
+	Key     *mapping.Program
+	Event   *mapping.Program // nil: the key identifies the event
+	Inbound *mapping.Mapping
+	Routes  map[string]*CompiledRoute
+}
+
+// CompiledRoute is a route's compiled expressions and its destination.
+type CompiledRoute struct {
+	When     *mapping.Program // nil: always
+	Outbound *mapping.Mapping
+	Remember *mapping.Mapping // nil: nothing to remember
+	Dest     *System
+}
+
+// MappingConventions converts a system's declared conventions into the
+// mapping language's.
+func (c Conventions) MappingConventions() mapping.Conventions {
+	return mapping.Conventions{
+		DateFormat:         c.DateFormat,
+		DateTimeFormat:     c.DateTimeFormat,
+		Timezone:           c.Timezone,
+		Prices:             c.Prices,
+		Currency:           c.Currency,
+		DecimalSeparator:   c.DecimalSeparator,
+		ThousandsSeparator: c.ThousandsSeparator,
+		Country:            c.Country,
+		TwoDigitYears:      c.TwoDigitYears,
+	}
+}
+
+// Lookups returns the lookup tables a flow's expressions see: the project's,
+// overridden by the flow's own.
+func (c *Catalog) Lookups(f *Flow) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for k, v := range c.Project.Lookups {
+		out[k] = v
+	}
+	for k, v := range f.Lookups {
+		out[k] = v
+	}
+	return out
+}
+
+func compileErr(r *report, x Expr, what string, err error) {
+	var ce *mapping.CompileError
+	if errors.As(err, &ce) {
+		r.errorf(x.PosAt(ce.Line, ce.Column), ce.Hint, "%s: %s", what, ce.Msg)
+		return
+	}
+	r.errorf(x.At, "", "%s: %v", what, err)
+}
+
+func compile(c *Catalog, r *report) {
+	for _, name := range c.SystemNames() {
+		s := c.Systems[name]
+		for _, problem := range s.Conventions.MappingConventions().Check() {
+			r.errorf(s.Conventions.At, "", "system %s: conventions: %s", name, problem)
+		}
+	}
+	for _, name := range c.FlowNames() {
+		compileFlow(c, r, c.Flows[name])
+	}
+}
+
+func compileFlow(c *Catalog, r *report, f *Flow) {
+	cf := &Compiled{Routes: map[string]*CompiledRoute{}}
+	lookups := c.Lookups(f)
+	var conv mapping.Conventions
+	if src, ok := c.Systems[f.Source.System]; ok {
+		conv = src.Conventions.MappingConventions()
+	}
+	in := &mapping.Scope{Inbound: true, Lookups: lookups, Conventions: conv}
+	ok := true
+	if f.Key.Set() {
+		p, err := mapping.Compile(f.Key.Src, in)
+		if err != nil {
+			compileErr(r, f.Key, "key", err)
+			ok = false
+		}
+		cf.Key = p
+	}
+	if f.Event.Set() {
+		p, err := mapping.Compile(f.Event.Src, in)
+		if err != nil {
+			compileErr(r, f.Event, "event", err)
+			ok = false
+		}
+		cf.Event = p
+	}
+	inbound, bad := compileMap(r, f.Map, in)
+	ok = ok && bad == 0
+	cf.Inbound = inbound
+
+	var fields []string
+	if m, found := c.Models[f.Model]; found {
+		fields = m.Order
+	}
+	out := &mapping.Scope{Fields: fields, Lookups: lookups}
+	// remember: sees only the destination's response: it runs when the
+	// delivery completes, long after the canonical record was mapped.
+	withResponse := &mapping.Scope{Fields: []string{"response"}, Lookups: lookups}
+	for _, rt := range f.Routes {
+		if rt == nil {
+			continue
+		}
+		cr := &CompiledRoute{Dest: c.Systems[rt.To]}
+		if rt.When.Set() {
+			p, err := mapping.Compile(rt.When.Src, out)
+			if err != nil {
+				compileErr(r, rt.When, fmt.Sprintf("route %s: when", rt.Name), err)
+				ok = false
+			}
+			cr.When = p
+		}
+		m, bad := compileMap(r, rt.Map, out)
+		ok = ok && bad == 0
+		cr.Outbound = m
+		if len(rt.Remember) > 0 {
+			m, bad := compileMap(r, rt.Remember, withResponse)
+			ok = ok && bad == 0
+			cr.Remember = m
+		}
+		cf.Routes[rt.Name] = cr
+	}
+	if ok {
+		f.Compiled = cf
+	}
+}
+
+func compileMap(r *report, fm FieldMap, sc *mapping.Scope) (*mapping.Mapping, int) {
+	fields := make([]mapping.Field, 0, len(fm))
+	for _, fe := range fm {
+		if fe.Expr.Src == "" {
+			continue // reported by the decoder
+		}
+		fields = append(fields, mapping.Field{Target: fe.Target, Expr: fe.Expr.Src})
+	}
+	m, errs := mapping.NewMapping(fields, sc)
+	for _, fe := range errs {
+		x, _ := fm.Get(fe.Target)
+		compileErr(r, x.Expr, fe.Target, fe.Err)
+	}
+	return m, len(errs)
+}

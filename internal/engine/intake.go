@@ -1,0 +1,185 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"slices"
+
+	"github.com/seamhq/seam"
+	"github.com/seamhq/seam/connector/webhook"
+	"github.com/seamhq/seam/internal/httpapi"
+	"github.com/seamhq/seam/internal/pipeline"
+	"github.com/seamhq/seam/internal/store"
+)
+
+// IntakeResponse is the JSON body of a successful intake.
+type IntakeResponse struct {
+	Status     string `json:"status"` // accepted, duplicate
+	MessageID  int64  `json:"message_id"`
+	Key        string `json:"key"`
+	Deliveries int    `json:"deliveries"`
+}
+
+// Handles reports whether path is a webhook intake of the running catalog.
+func (e *Engine) Handles(path string) bool {
+	_, ok := e.graph.Load().byPath[path]
+	return ok
+}
+
+// ServeHTTP is the webhook intake of every flow. A record is answered 2xx
+// only once it is durably in the ledger; everything refused gets a 4xx with
+// an RFC 9457 problem body saying why, and what can be read and stored of a
+// refused record goes to the quarantine.
+func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g := e.graph.Load()
+	fl, ok := g.byPath[r.URL.Path]
+	if !ok {
+		httpapi.WriteProblem(w, r, seam.Errorf(seam.ENOTFOUND, "no flow receives records at %s", r.URL.Path))
+		return
+	}
+	status := e.intake(w, r, g, fl)
+	e.opts.Observer.Received(fl.spec.Name, status)
+}
+
+func (e *Engine) intake(w http.ResponseWriter, r *http.Request, g *graph, fl *flow) int {
+	fail := func(err error) int {
+		httpapi.WriteProblem(w, r, err)
+		return httpapi.StatusFor(seam.ErrorCode(err))
+	}
+	if g.closing.Load() {
+		w.Header().Set("Retry-After", "5")
+		return fail(seam.Errorf(seam.EUNAVAILABLE, "Seam is shutting down; send the record again in a few seconds"))
+	}
+	if r.Method != http.MethodPost && r.Method != http.MethodPut {
+		w.Header().Set("Allow", "POST, PUT")
+		return fail(seam.Errorf(seam.EMETHOD, "%s is not accepted here; send the record with POST", r.Method))
+	}
+	ct := r.Header.Get("Content-Type")
+	if len(fl.contentTypes) > 0 {
+		mt, _, _ := mime.ParseMediaType(ct)
+		if !slices.Contains(fl.contentTypes, mt) {
+			return fail(seam.Errorf(seam.EUNSUPPORTED, "content type %q is not accepted by flow %s", ct, fl.spec.Name).
+				WithHint(fmt.Sprintf("send one of: %v", fl.contentTypes)))
+		}
+	}
+	if _, err := webhook.Format(ct); err != nil {
+		return fail(err)
+	}
+	body, err := webhook.ReadBody(r, fl.maxBody)
+	if err != nil {
+		return fail(err)
+	}
+	now := e.opts.Now()
+	if fl.verifier != nil {
+		if err := fl.verifier.Verify(r.Header, body, now); err != nil {
+			return fail(err)
+		}
+	}
+	msg := &seam.Message{
+		Flow: fl.spec.Name, System: fl.spec.Source.System, ContentType: ct, Body: body, ReceivedAt: now,
+		TraceID: r.Header.Get("Traceparent"),
+	}
+	input, err := webhook.Decode(ct, body, webhook.Limits{})
+	if err != nil {
+		// Malformed, but signed and within limits: keep it so the sender's
+		// bug can be seen and the record replayed once it is understood.
+		reason := seam.Reason{Stage: seam.StageDecode, Rule: "decode", Message: seam.ErrorMessage(err)}
+		qid := e.quarantine(r.Context(), msg, seam.StageDecode, []seam.Reason{reason}, "")
+		return fail(httpapi.WithErrors(err, map[string]any{"quarantine_id": qid}))
+	}
+
+	res := pipeline.Process(g.cat, fl.spec, input, e.xref(r.Context()))
+	msg.Key = res.Key
+	if !res.Accepted() {
+		qid := e.quarantine(r.Context(), msg, res.Stage, res.Reasons, e.dedupeKey(fl, r, res))
+		list := make([]any, 0, len(res.Reasons)+1)
+		for _, rs := range res.Reasons {
+			list = append(list, rs)
+		}
+		err := seam.Errorf(seam.EREFUSED, "the record was refused at %s and kept in quarantine #%d: %s", res.Stage, qid, res.Reasons[0].String()).
+			WithHint("fix the record or the flow's mapping, then replay it: seam replay --quarantine " + fmt.Sprint(qid))
+		return fail(httpapi.WithErrors(err, list...))
+	}
+	msg.Status = seam.MessageAccepted
+	msg.Canonical = res.CanonicalJSON
+	p := &store.IngestParams{
+		Message: msg, DedupeKey: e.dedupeKey(fl, r, res), DedupeWindow: fl.dedupe,
+		Node: e.opts.Node, Lease: e.opts.Lease, Now: now,
+	}
+	for _, rr := range res.Routes {
+		d := &seam.Delivery{
+			Flow: fl.spec.Name, Route: rr.Name, Key: res.Key, State: seam.DeliveryPending,
+			IdempotencyKey: res.Event, Ordered: rr.Route.Ordering == "by-key", Payload: rr.Payload, NextAt: now,
+		}
+		if rr.Skipped {
+			d.State = seam.DeliverySkipped
+		}
+		p.Deliveries = append(p.Deliveries, d)
+	}
+	out, err := e.store.MessageIngest(r.Context(), p)
+	if err != nil {
+		e.log.Error("store record", "flow", fl.spec.Name, "key", res.Key, "err", err)
+		w.Header().Set("Retry-After", "1")
+		return fail(&seam.Error{Code: seam.EUNAVAILABLE, Message: "the record could not be stored; nothing was acknowledged, send it again", Err: err})
+	}
+	resp := IntakeResponse{Status: "accepted", MessageID: out.MessageID, Key: res.Key, Deliveries: len(p.Deliveries)}
+	code := http.StatusAccepted
+	if out.Duplicate {
+		resp.Status, resp.Deliveries, code = "duplicate", 0, http.StatusOK
+	}
+	for _, d := range out.Claimed {
+		g.dispatch(d)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(resp)
+	return code
+}
+
+// dedupeKey identifies the event for deduplication: the sender's delivery
+// id header when the flow names one, else "<system>:<event id>".
+func (e *Engine) dedupeKey(fl *flow, r *http.Request, res *pipeline.Result) string {
+	if fl.dedupe <= 0 {
+		return ""
+	}
+	if fl.dedupeHeader != "" {
+		if v := r.Header.Get(fl.dedupeHeader); v != "" {
+			return fl.spec.Source.System + ":" + v
+		}
+	}
+	return res.Event
+}
+
+// quarantine stores a refused record; it returns 0 when even that failed
+// (the sender then gets the refusal, and the log has the storage error).
+func (e *Engine) quarantine(ctx context.Context, msg *seam.Message, stage seam.Stage, reasons []seam.Reason, dedupe string) int64 {
+	msg.Status = seam.MessageQuarantined
+	q := &seam.Quarantined{
+		Flow: msg.Flow, Key: msg.Key, Stage: stage, Reasons: reasons, Status: seam.QuarantineOpen,
+		ReceivedAt: msg.ReceivedAt, ContentType: msg.ContentType, Body: msg.Body,
+	}
+	// A sender that retries a refused record must not fill the quarantine
+	// with copies, so a readable key deduplicates here too.
+	out, err := e.store.MessageIngest(ctx, &store.IngestParams{
+		Message: msg, Quarantine: q, DedupeKey: dedupe, DedupeWindow: DefaultDedupe, Now: msg.ReceivedAt,
+	})
+	if err != nil {
+		e.log.Error("store quarantined record", "flow", msg.Flow, "err", err)
+		return 0
+	}
+	return out.MessageID
+}
+
+// xref looks cross-references up in the ledger for mapping's xref().
+func (e *Engine) xref(ctx context.Context) pipeline.XRefFunc {
+	return func(system, entity, key string) (string, bool) {
+		refs, err := e.store.XRefList(ctx, &store.XRefFilter{System: system, Entity: entity, Key: key, Limit: 1})
+		if err != nil || len(refs) == 0 {
+			return "", false
+		}
+		return refs[0].Value, true
+	}
+}
