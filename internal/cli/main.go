@@ -127,6 +127,8 @@ durably with retries, and shows where every record went.`,
 		m.initCmd(),
 		m.validateCmd(),
 		m.schemaCmd(),
+		m.tryCmd(),
+		m.testCmd(),
 	)
 	return root
 }
