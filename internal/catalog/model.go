@@ -11,6 +11,9 @@ import (
 var FieldTypes = []string{
 	"string", "integer", "decimal", "bool", "date", "datetime", "money",
 	"email", "phone", "country", "currency", "enum", "id", "object", "list",
+	// json is any JSON value, passed through unchanged: for data that one
+	// system sends and another needs as is (e.g. order items).
+	"json",
 }
 
 func isFieldType(t string) bool {

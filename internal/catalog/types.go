@@ -150,7 +150,7 @@ type Model struct {
 
 // ModelField is one typed field of a model.
 type ModelField struct {
-	Type        string                 `yaml:"type" doc:"string, integer, decimal, bool, date, datetime, money, email, phone, country, currency, enum, id, object, list, or the name of a model." required:"true"`
+	Type        string                 `yaml:"type" doc:"string, integer, decimal, bool, date, datetime, money, email, phone, country, currency, enum, id, object, list, json (any value, passed through unchanged), or the name of a model." required:"true"`
 	Required    bool                   `yaml:"required" doc:"The canonical record is refused without it."`
 	Description string                 `yaml:"description" doc:"What the field means."`
 	Values      []string               `yaml:"values" doc:"The allowed values of an enum."`

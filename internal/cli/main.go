@@ -129,6 +129,7 @@ durably with retries, and shows where every record went.`,
 		m.schemaCmd(),
 		m.tryCmd(),
 		m.testCmd(),
+		m.runCmd(),
 	)
 	return root
 }

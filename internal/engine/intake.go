@@ -109,16 +109,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, g *graph, fl *fl
 		Message: msg, DedupeKey: e.dedupeKey(fl, r, res), DedupeWindow: fl.dedupe,
 		Node: e.opts.Node, Lease: e.opts.Lease, Now: now,
 	}
-	for _, rr := range res.Routes {
-		d := &seam.Delivery{
-			Flow: fl.spec.Name, Route: rr.Name, Key: res.Key, State: seam.DeliveryPending,
-			IdempotencyKey: res.Event, Ordered: rr.Route.Ordering == "by-key", Payload: rr.Payload, NextAt: now,
-		}
-		if rr.Skipped {
-			d.State = seam.DeliverySkipped
-		}
-		p.Deliveries = append(p.Deliveries, d)
-	}
+	p.Deliveries = res.Deliveries(now)
 	out, err := e.store.MessageIngest(r.Context(), p)
 	if err != nil {
 		e.log.Error("store record", "flow", fl.spec.Name, "key", res.Key, "err", err)

@@ -5,6 +5,8 @@
 package pipeline
 
 import (
+	"time"
+
 	"fmt"
 
 	"github.com/seamhq/seam"
@@ -167,4 +169,22 @@ func scalarString(v any) string {
 		return fmt.Sprintf("%v", t)
 	}
 	return fmt.Sprint(v)
+}
+
+// Deliveries turns an accepted result into one delivery per route, due at
+// now: skipped routes are recorded as skipped, so the ledger shows that the
+// route was considered. Every delivery carries the event's idempotency key.
+func (r *Result) Deliveries(now time.Time) []*seam.Delivery {
+	out := make([]*seam.Delivery, 0, len(r.Routes))
+	for _, rr := range r.Routes {
+		d := &seam.Delivery{
+			Flow: r.Flow, Route: rr.Name, Key: r.Key, State: seam.DeliveryPending,
+			IdempotencyKey: r.Event, Ordered: rr.Route.Ordering == "by-key", Payload: rr.Payload, NextAt: now,
+		}
+		if rr.Skipped {
+			d.State = seam.DeliverySkipped
+		}
+		out = append(out, d)
+	}
+	return out
 }

@@ -95,6 +95,8 @@ func (v *validator) object(path string, fields map[string]*catalog.ModelField, o
 
 func (v *validator) value(path string, f *catalog.ModelField, val any) any {
 	switch f.Type {
+	case "json":
+		return val
 	case "string":
 		s, ok := text(val)
 		if !ok {

@@ -1,0 +1,248 @@
+// Package app is the composition root: it builds the store, the engine,
+// the operator service and the HTTP server from a project folder, and runs
+// them with one lifecycle. `seam run`, `seam demo` and the end-to-end
+// tests all start Seam through it.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/seamhq/seam"
+	"github.com/seamhq/seam/internal/catalog"
+	"github.com/seamhq/seam/internal/engine"
+	"github.com/seamhq/seam/internal/httpapi"
+	"github.com/seamhq/seam/internal/ops"
+	"github.com/seamhq/seam/internal/store"
+	"github.com/seamhq/seam/internal/store/sqlite"
+)
+
+// Options configure an App; zero values take the defaults.
+type Options struct {
+	Dir string
+	// Store overrides seam.yaml's store (SEAM_STORE).
+	Store string
+	// Listen overrides seam.yaml's listen address (SEAM_LISTEN).
+	Listen string
+	Env    catalog.Lookup
+	Logger *slog.Logger
+	Node   string
+	// PollInterval of the engine (tests shorten it).
+	PollInterval time.Duration
+}
+
+// App is a running Seam.
+type App struct {
+	opts   Options
+	log    *slog.Logger
+	store  store.Store
+	engine *engine.Engine
+	server *http.Server
+	ln     net.Listener
+	mu     sync.Mutex // serialises reloads
+	// Token is the operator token generated when the catalog declares
+	// none; empty otherwise.
+	Token string
+	errc  chan error
+}
+
+// New loads the project and opens the store; nothing is served yet.
+func New(ctx context.Context, opts Options) (*App, error) {
+	if opts.Env == nil {
+		opts.Env = os.LookupEnv
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &App{opts: opts, log: opts.Logger, errc: make(chan error, 1)}
+	c, err := a.load()
+	if err != nil {
+		return nil, err
+	}
+	dsn := opts.Store
+	if dsn == "" {
+		if dsn, err = c.Project.Store.Value(opts.Env); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+	}
+	if dsn == "" {
+		dsn = "sqlite:./seam.db"
+	}
+	st, err := openStore(ctx, dsn, opts.Dir, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	a.store = st
+	// A single-node store has no other node whose leases could be live:
+	// deliveries leased by a previous process of ours are due again now.
+	if err := st.DeliveryReleaseLeases(ctx, ""); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("release leases of the previous run: %w", err)
+	}
+	e, err := engine.New(c, st, engine.Options{Node: opts.Node, Env: opts.Env, Logger: opts.Logger, PollInterval: opts.PollInterval})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.engine = e
+	tokens, generated, err := tokensOf(c, opts.Env)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Token = generated
+	svc := &ops.Service{Store: st, Catalog: e.Catalog, Now: time.Now}
+	srv := &httpapi.Server{
+		Intake: e, Ledger: st, Ops: svc, Tokens: tokens, Logger: opts.Logger,
+		Reload: func(ctx context.Context, actor string) error { return a.Reload(ctx, actor) },
+		Ready:  func() error { return nil },
+	}
+	listen := opts.Listen
+	if listen == "" {
+		listen = c.Project.Listen
+	}
+	if listen == "" {
+		listen = "127.0.0.1:8080"
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("listen on %s: %w", listen, err)
+	}
+	a.ln = ln
+	a.server = &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	return a, nil
+}
+
+// Addr is the address the server listens on.
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// Store returns the ledger.
+func (a *App) Store() store.Store { return a.store }
+
+// Engine returns the engine.
+func (a *App) Engine() *engine.Engine { return a.engine }
+
+func (a *App) load() (*catalog.Catalog, error) {
+	c, diags := catalog.Load(a.opts.Dir, &catalog.Options{Env: a.opts.Env})
+	if n := diags.Errors(); n > 0 {
+		var lines []string
+		for _, d := range diags {
+			if d.Severity == catalog.SevError {
+				lines = append(lines, d.String())
+			}
+		}
+		return nil, seam.Errorf(seam.EINVALID, "the catalog has %d errors:\n%s", n, strings.Join(lines, "\n")).
+			WithHint("fix them (seam validate " + a.opts.Dir + ") and start again")
+	}
+	return c, nil
+}
+
+// Start starts delivery and serving.
+func (a *App) Start(ctx context.Context) error {
+	if err := a.engine.Start(ctx); err != nil {
+		return err
+	}
+	go func() {
+		if err := a.server.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.errc <- err
+		}
+	}()
+	return nil
+}
+
+// Err reports a fatal serving error.
+func (a *App) Err() <-chan error { return a.errc }
+
+// Reload re-reads the project and swaps the catalog if it is valid; the
+// running one stays otherwise. It says which happened.
+func (a *App) Reload(ctx context.Context, actor string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c, err := a.load()
+	if err == nil {
+		err = a.engine.Reload(c)
+	}
+	ev := &seam.AuditEvent{At: time.Now(), Actor: actor, Action: "reload", Target: "catalog"}
+	if err != nil {
+		ev.Reason = "refused: " + err.Error()
+		a.log.Error("reload refused; the running catalog stays", "err", err)
+	} else {
+		a.log.Info("catalog reloaded", "flows", len(c.Flows))
+	}
+	if aerr := a.store.AuditAppend(ctx, ev); aerr != nil {
+		a.log.Error("record reload in the audit log", "err", aerr)
+	}
+	return err
+}
+
+// Stop stops intake first, then delivery (attempts in flight finish), and
+// closes the store.
+func (a *App) Stop(ctx context.Context) error {
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	errs := []error{a.server.Shutdown(sctx)}
+	errs = append(errs, a.engine.Stop(ctx))
+	errs = append(errs, a.store.Close())
+	return errors.Join(errs...)
+}
+
+func openStore(ctx context.Context, dsn, dir string, log *slog.Logger) (store.Store, error) {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		path := strings.TrimPrefix(dsn, "sqlite:")
+		// A relative path is relative to the project, not to wherever the
+		// command happens to run.
+		if p, _, _ := strings.Cut(path, "?"); !filepath.IsAbs(p) && !strings.HasPrefix(p, "file:") {
+			path = filepath.Join(dir, path)
+		}
+		st, err := sqlite.Open(ctx, path, sqlite.Options{Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("open ledger %s: %w", dsn, err)
+		}
+		return st, nil
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return nil, seam.Errorf(seam.EINVALID, "the PostgreSQL store is not built yet").WithHint("use sqlite:./seam.db for now")
+	}
+	return nil, seam.Errorf(seam.EINVALID, "unknown store %q", dsn).WithHint("use sqlite:./seam.db or postgres://…")
+}
+
+// tokensOf resolves the catalog's API tokens. With none declared, it
+// generates one operator token for this run, so the API is never open.
+func tokensOf(c *catalog.Catalog, env catalog.Lookup) ([]httpapi.Token, string, error) {
+	var out []httpapi.Token
+	for _, t := range c.Project.API.Tokens {
+		v, err := t.Token.Value(env)
+		if err != nil {
+			return nil, "", fmt.Errorf("api token %s: %w", t.Name, err)
+		}
+		if len(v) < 16 {
+			return nil, "", seam.Errorf(seam.EINVALID, "api token %s is shorter than 16 characters", t.Name).WithHint("generate one: openssl rand -base64 24")
+		}
+		out = append(out, httpapi.Token{Name: t.Name, Value: v, Role: httpapi.Role(t.Role)})
+	}
+	if len(out) > 0 {
+		return out, "", nil
+	}
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	tok := base64.RawURLEncoding.EncodeToString(b)
+	return []httpapi.Token{{Name: "generated", Value: tok, Role: httpapi.RoleOperator}}, tok, nil
+}
