@@ -130,6 +130,10 @@ durably with retries, and shows where every record went.`,
 		m.tryCmd(),
 		m.testCmd(),
 		m.runCmd(),
+		m.messagesCmd(),
+		m.dlqCmd(),
+		m.replayCmd(),
+		m.quarantineCmd(),
 	)
 	return root
 }

@@ -100,7 +100,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, g *graph, fl *fl
 			list = append(list, rs)
 		}
 		err := seam.Errorf(seam.EREFUSED, "the record was refused at %s and kept in quarantine #%d: %s", res.Stage, qid, res.Reasons[0].String()).
-			WithHint("fix the record or the flow's mapping, then replay it: seam replay --quarantine " + fmt.Sprint(qid))
+			WithHint(fmt.Sprintf("fix the sender or the flow's mapping, then: seam quarantine replay %d", qid))
 		return fail(httpapi.WithErrors(err, list...))
 	}
 	msg.Status = seam.MessageAccepted
@@ -144,24 +144,22 @@ func (e *Engine) dedupeKey(fl *flow, r *http.Request, res *pipeline.Result) stri
 	return res.Event
 }
 
-// quarantine stores a refused record; it returns 0 when even that failed
-// (the sender then gets the refusal, and the log has the storage error).
+// quarantine stores a refused record and returns its quarantine id; 0 when
+// even that failed
+// (the sender still gets the refusal, and the log has the storage error).
 func (e *Engine) quarantine(ctx context.Context, msg *seam.Message, stage seam.Stage, reasons []seam.Reason, dedupe string) int64 {
 	msg.Status = seam.MessageQuarantined
 	q := &seam.Quarantined{
 		Flow: msg.Flow, Key: msg.Key, Stage: stage, Reasons: reasons, Status: seam.QuarantineOpen,
 		ReceivedAt: msg.ReceivedAt, ContentType: msg.ContentType, Body: msg.Body,
 	}
-	// A sender that retries a refused record must not fill the quarantine
-	// with copies, so a readable key deduplicates here too.
-	out, err := e.store.MessageIngest(ctx, &store.IngestParams{
+	if _, err := e.store.MessageIngest(ctx, &store.IngestParams{
 		Message: msg, Quarantine: q, DedupeKey: dedupe, DedupeWindow: DefaultDedupe, Now: msg.ReceivedAt,
-	})
-	if err != nil {
+	}); err != nil {
 		e.log.Error("store quarantined record", "flow", msg.Flow, "err", err)
 		return 0
 	}
-	return out.MessageID
+	return q.ID
 }
 
 // xref looks cross-references up in the ledger for mapping's xref().
