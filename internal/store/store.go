@@ -56,6 +56,8 @@ type Store interface {
 	// DeliveryRequeue makes deliveries due again (replay of a dead letter,
 	// redrive after a fix), optionally with a new payload, and appends the
 	// audit event in the same transaction. Attempt numbering continues.
+	// It returns how many it requeued: a delivery being sent under a live
+	// lease, or an unknown ID, is left alone and not counted.
 	DeliveryRequeue(ctx context.Context, p *RequeueParams) (int, error)
 
 	DeliveryGet(ctx context.Context, id int64) (*seam.Delivery, error)
@@ -101,6 +103,8 @@ type IngestParams struct {
 	Message *seam.Message // ID, Seq and times are filled by the driver
 	// DedupeKey identifies the event for deduplication (usually
 	// "<system>:<key>"); empty disables deduplication for this record.
+	// Only accepted messages are originals: a quarantined record does not
+	// turn away its corrected resend.
 	DedupeKey    string
 	DedupeWindow time.Duration
 	// Deliveries to create, one per route; their MessageID is filled in.
@@ -138,7 +142,7 @@ type CompleteParams struct {
 	// Effect and XRefs are recorded only when State is delivered.
 	Effect *seam.Effect
 	XRefs  []*seam.XRef
-	Lease  time.Duration // lease for the next delivery of an ordered key
+	Lease  time.Duration // lease for the next delivery of an ordered key; 0 leaves it to DeliveryClaim
 	Now    time.Time
 }
 
@@ -230,14 +234,15 @@ type StatsParams struct {
 
 // RouteStats is the state of one route of one flow.
 type RouteStats struct {
-	Flow, Route string
+	Flow  string `json:"flow"`
+	Route string `json:"route"`
 	// Counts by delivery state.
-	Counts map[seam.DeliveryState]int64
+	Counts map[seam.DeliveryState]int64 `json:"counts"`
 	// OldestDue is when the oldest delivery that is neither final nor in
 	// flight was created; zero when there is none. Its age is the backlog age.
-	OldestDue       time.Time
-	LastDeliveredAt time.Time
-	LastDeadAt      time.Time
+	OldestDue       time.Time `json:"oldest_due,omitzero"`
+	LastDeliveredAt time.Time `json:"last_delivered_at,omitzero"`
+	LastDeadAt      time.Time `json:"last_dead_at,omitzero"`
 }
 
 // PruneParams bounds retention.
