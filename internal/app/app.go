@@ -53,9 +53,18 @@ type App struct {
 	mu     sync.Mutex // serialises reloads
 	// Token is the operator token generated when the catalog declares
 	// none; empty otherwise.
-	Token string
-	errc  chan error
+	Token  string
+	errc   chan error
+	cancel context.CancelFunc // stops background maintenance
+	done   chan struct{}
 }
+
+// Retention defaults: what SPEC promises a user who sets nothing.
+const (
+	DefaultMessageRetention  = 90 * 24 * time.Hour
+	DefaultEvidenceRetention = 2 * 365 * 24 * time.Hour
+	pruneEvery               = time.Hour
+)
 
 // New loads the project and opens the store; nothing is served yet.
 func New(ctx context.Context, opts Options) (*App, error) {
@@ -165,7 +174,46 @@ func (a *App) Start(ctx context.Context) error {
 			a.errc <- err
 		}
 	}()
+	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel, a.done = cancel, make(chan struct{})
+	go a.maintain(mctx)
 	return nil
+}
+
+// maintain prunes the ledger to the catalog's retention, hourly, so it
+// never grows without bound.
+func (a *App) maintain(ctx context.Context) {
+	defer close(a.done)
+	t := time.NewTimer(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		a.prune(ctx)
+		t.Reset(pruneEvery)
+	}
+}
+
+func (a *App) prune(ctx context.Context) {
+	r := a.engine.Catalog().Project.Retention
+	now := time.Now()
+	res, err := a.store.Prune(ctx, &store.PruneParams{
+		MessagesBefore: now.Add(-r.Messages.Or(DefaultMessageRetention)),
+		EvidenceBefore: now.Add(-r.Evidence.Or(DefaultEvidenceRetention)),
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Error("prune the ledger", "err", err)
+		}
+		return
+	}
+	if res.Messages+res.Effects+res.XRefs+res.Audit > 0 {
+		a.log.Info("ledger pruned to the retention", "messages", res.Messages, "deliveries", res.Deliveries,
+			"attempts", res.Attempts, "effects", res.Effects, "xrefs", res.XRefs, "audit", res.Audit)
+	}
 }
 
 // Err reports a fatal serving error.
@@ -198,6 +246,10 @@ func (a *App) Reload(ctx context.Context, actor string) error {
 func (a *App) Stop(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	if a.cancel != nil {
+		a.cancel()
+		<-a.done
+	}
 	errs := []error{a.server.Shutdown(sctx)}
 	errs = append(errs, a.engine.Stop(ctx))
 	errs = append(errs, a.store.Close())
