@@ -10,8 +10,8 @@ import (
 
 	"github.com/seamhq/seam"
 	"github.com/seamhq/seam/connector/webhook"
-	"github.com/seamhq/seam/internal/httpapi"
 	"github.com/seamhq/seam/internal/pipeline"
+	"github.com/seamhq/seam/internal/problem"
 	"github.com/seamhq/seam/internal/store"
 )
 
@@ -37,7 +37,7 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g := e.graph.Load()
 	fl, ok := g.byPath[r.URL.Path]
 	if !ok {
-		httpapi.WriteProblem(w, r, seam.Errorf(seam.ENOTFOUND, "no flow receives records at %s", r.URL.Path))
+		problem.Write(w, r, seam.Errorf(seam.ENOTFOUND, "no flow receives records at %s", r.URL.Path))
 		return
 	}
 	status := e.intake(w, r, g, fl)
@@ -46,8 +46,8 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (e *Engine) intake(w http.ResponseWriter, r *http.Request, g *graph, fl *flow) int {
 	fail := func(err error) int {
-		httpapi.WriteProblem(w, r, err)
-		return httpapi.StatusFor(seam.ErrorCode(err))
+		problem.Write(w, r, err)
+		return problem.StatusFor(seam.ErrorCode(err))
 	}
 	if g.closing.Load() {
 		w.Header().Set("Retry-After", "5")
@@ -88,7 +88,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, g *graph, fl *fl
 		// bug can be seen and the record replayed once it is understood.
 		reason := seam.Reason{Stage: seam.StageDecode, Rule: "decode", Message: seam.ErrorMessage(err)}
 		qid := e.quarantine(r.Context(), msg, seam.StageDecode, []seam.Reason{reason}, "")
-		return fail(httpapi.WithErrors(err, map[string]any{"quarantine_id": qid}))
+		return fail(problem.WithErrors(err, map[string]any{"quarantine_id": qid}))
 	}
 
 	res := pipeline.Process(g.cat, fl.spec, input, e.xref(r.Context()))
@@ -101,7 +101,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, g *graph, fl *fl
 		}
 		err := seam.Errorf(seam.EREFUSED, "the record was refused at %s and kept in quarantine #%d: %s", res.Stage, qid, res.Reasons[0].String()).
 			WithHint(fmt.Sprintf("fix the sender or the flow's mapping, then: seam quarantine replay %d", qid))
-		return fail(httpapi.WithErrors(err, list...))
+		return fail(problem.WithErrors(err, list...))
 	}
 	msg.Status = seam.MessageAccepted
 	msg.Canonical = res.CanonicalJSON

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seamhq/seam"
+	"github.com/seamhq/seam/internal/problem"
 )
 
 // Client calls the JSON API; the CLI's operator commands use it, so what a
@@ -66,7 +67,7 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte, out any)
 		return err
 	}
 	if resp.StatusCode >= 300 {
-		var p Problem
+		var p problem.Problem
 		if json.Unmarshal(b, &p) == nil && p.Detail != "" {
 			code := p.Code
 			if code == "" {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/seamhq/seam"
 	"github.com/seamhq/seam/internal/ops"
+	"github.com/seamhq/seam/internal/problem"
 	"github.com/seamhq/seam/internal/store"
 )
 
@@ -88,7 +89,7 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if s.Ready != nil {
 			if err := s.Ready(); err != nil {
-				WriteProblem(w, r, &seam.Error{Code: seam.EUNAVAILABLE, Message: err.Error()})
+				problem.Write(w, r, &seam.Error{Code: seam.EUNAVAILABLE, Message: err.Error()})
 				return
 			}
 		}
@@ -105,11 +106,11 @@ func (s *Server) Handler() http.Handler {
 				if seam.ErrorCode(err) == seam.EUNAUTHORIZED {
 					w.Header().Set("WWW-Authenticate", `Bearer realm="seam"`)
 				}
-				WriteProblem(w, r, err)
+				problem.Write(w, r, err)
 				return
 			}
 			if err := h(w, r, actor); err != nil {
-				WriteProblem(w, r, err)
+				problem.Write(w, r, err)
 			}
 		})
 	}
@@ -135,14 +136,14 @@ func (s *Server) Handler() http.Handler {
 		return nil
 	})
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		WriteProblem(w, r, seam.Errorf(seam.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path).WithHint("see /api/openapi.json"))
+		problem.Write(w, r, seam.Errorf(seam.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path).WithHint("see /api/openapi.json"))
 	})
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if s.Intake != nil && s.Intake.Handles(r.URL.Path) {
 			s.Intake.ServeHTTP(w, r)
 			return
 		}
-		WriteProblem(w, r, seam.Errorf(seam.ENOTFOUND, "nothing at %s", r.URL.Path).
+		problem.Write(w, r, seam.Errorf(seam.ENOTFOUND, "nothing at %s", r.URL.Path).
 			WithHint("webhook intakes are declared by flows (source.webhook.path); the API is under /api"))
 	})
 	s.mux = m

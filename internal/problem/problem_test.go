@@ -1,4 +1,4 @@
-package httpapi_test
+package problem_test
 
 import (
 	"encoding/json"
@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seamhq/seam"
-	"github.com/seamhq/seam/internal/httpapi"
+	"github.com/seamhq/seam/internal/problem"
 )
 
 func TestStatusFor(t *testing.T) {
@@ -36,15 +36,15 @@ func TestStatusFor(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.code, func(t *testing.T) {
 			t.Parallel()
-			require.Equal(t, tc.status, httpapi.StatusFor(tc.code))
+			require.Equal(t, tc.status, problem.StatusFor(tc.code))
 		})
 	}
 }
 
-func decode(t *testing.T, w *httptest.ResponseRecorder) (httpapi.Problem, map[string]any) {
+func decode(t *testing.T, w *httptest.ResponseRecorder) (problem.Problem, map[string]any) {
 	t.Helper()
 	require.Equal(t, "application/problem+json", w.Header().Get("Content-Type"))
-	var p httpapi.Problem
+	var p problem.Problem
 	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &p))
 	var raw map[string]any
 	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &raw))
@@ -77,10 +77,10 @@ func TestWriteProblem(t *testing.T) {
 			t.Parallel()
 			w := httptest.NewRecorder()
 			r := httptest.NewRequest(http.MethodPost, "/in/eshop/orders?token=abc", nil)
-			httpapi.WriteProblem(w, r, tc.err)
+			problem.Write(w, r, tc.err)
 			require.Equal(t, tc.status, w.Code)
 			p, _ := decode(t, w)
-			require.Equal(t, httpapi.Problem{
+			require.Equal(t, problem.Problem{
 				Type: "about:blank", Title: http.StatusText(tc.status), Status: tc.status,
 				Detail: tc.detail, Instance: "/in/eshop/orders", Code: tc.code, Hint: tc.hint,
 			}, p)
@@ -98,7 +98,7 @@ func TestInternalErrorsDoNotLeak(t *testing.T) {
 		&seam.Error{Code: "brand_new_code", Message: leak},
 	} {
 		w := httptest.NewRecorder()
-		httpapi.WriteProblem(w, httptest.NewRequest(http.MethodGet, "/api/messages", nil), err)
+		problem.Write(w, httptest.NewRequest(http.MethodGet, "/api/messages", nil), err)
 		require.Equal(t, http.StatusInternalServerError, w.Code)
 		require.NotContains(t, w.Body.String(), "hunter2")
 		require.NotContains(t, w.Body.String(), "10.0.0.5")
@@ -115,12 +115,12 @@ func TestWithErrors(t *testing.T) {
 		seam.Reason{Stage: seam.StageValidate, Field: "total.vat_rate", Value: "2100", Rule: "range", Message: "2100 is not a VAT rate (0–100)"},
 		seam.Reason{Stage: seam.StageValidate, Field: "customer.email", Rule: "required", Message: "missing"},
 	}
-	err := httpapi.WithErrors(seam.Errorf(seam.EINVALID, "the record breaks the order model (2 problems)"), reasons...)
+	err := problem.WithErrors(seam.Errorf(seam.EINVALID, "the record breaks the order model (2 problems)"), reasons...)
 	require.Equal(t, seam.EINVALID, seam.ErrorCode(err))
-	require.NoError(t, httpapi.WithErrors(nil, reasons...))
+	require.NoError(t, problem.WithErrors(nil, reasons...))
 
 	w := httptest.NewRecorder()
-	httpapi.WriteProblem(w, httptest.NewRequest(http.MethodPost, "/in/x", nil), err)
+	problem.Write(w, httptest.NewRequest(http.MethodPost, "/in/x", nil), err)
 	require.Equal(t, http.StatusBadRequest, w.Code)
 	_, raw := decode(t, w)
 	errs, ok := raw["errors"].([]any)
@@ -130,7 +130,7 @@ func TestWithErrors(t *testing.T) {
 
 	// Details of an internal error are not shown either.
 	w = httptest.NewRecorder()
-	httpapi.WriteProblem(w, httptest.NewRequest(http.MethodPost, "/in/x", nil), httpapi.WithErrors(errors.New("boom"), "secret detail"))
+	problem.Write(w, httptest.NewRequest(http.MethodPost, "/in/x", nil), problem.WithErrors(errors.New("boom"), "secret detail"))
 	require.False(t, strings.Contains(w.Body.String(), "secret detail"))
 }
 
@@ -138,13 +138,13 @@ func TestWriteProblemHeaders(t *testing.T) {
 	t.Parallel()
 	w := httptest.NewRecorder()
 	w.Header().Set("Content-Length", "999")
-	httpapi.WriteProblem(w, httptest.NewRequest(http.MethodHead, "/x", nil), seam.Errorf(seam.ENOTFOUND, "no x"))
+	problem.Write(w, httptest.NewRequest(http.MethodHead, "/x", nil), seam.Errorf(seam.ENOTFOUND, "no x"))
 	require.Equal(t, http.StatusNotFound, w.Code)
 	require.Equal(t, "nosniff", w.Header().Get("X-Content-Type-Options"))
 	require.Empty(t, w.Header().Get("Content-Length"))
 	require.Empty(t, w.Body.String(), "HEAD has no body")
 
-	p := httpapi.NewProblem(nil, seam.Errorf(seam.EINVALID, "bad"))
+	p := problem.New(nil, seam.Errorf(seam.EINVALID, "bad"))
 	require.Empty(t, p.Instance)
 	require.Equal(t, 400, p.Status)
 }

@@ -1,4 +1,7 @@
-package httpapi
+// Package problem writes RFC 9457 problem details: the body of every error
+// response, from the webhook intakes and from the API alike, with the one
+// table that maps seam error codes to HTTP statuses.
+package problem
 
 import (
 	"encoding/json"
@@ -77,10 +80,10 @@ func WithErrors(err error, list ...any) error {
 	return &problemErrors{err: err, list: list}
 }
 
-// NewProblem builds the problem for err. Only a *seam.Error with a known,
+// New builds the problem for err. Only a *seam.Error with a known,
 // non-internal code shows its message; every other error becomes a bare
 // "internal error", since its text may hold paths, queries or secrets.
-func NewProblem(r *http.Request, err error) Problem {
+func New(r *http.Request, err error) Problem {
 	code := seam.ErrorCode(err)
 	status := StatusFor(code)
 	p := Problem{
@@ -118,14 +121,14 @@ func NewProblem(r *http.Request, err error) Problem {
 	return p
 }
 
-// WriteProblem answers r with the problem for err. Internal errors are
+// Write answers r with the problem for err. Internal errors are
 // logged with their full text here, because the response deliberately
 // carries none of it.
-func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
+func Write(w http.ResponseWriter, r *http.Request, err error) {
 	if err == nil {
-		err = errors.New("WriteProblem called without an error")
+		err = errors.New("problem.Write called without an error")
 	}
-	p := NewProblem(r, err)
+	p := New(r, err)
 	if p.Status == http.StatusInternalServerError {
 		attrs := []any{"err", err.Error()}
 		if r != nil {
