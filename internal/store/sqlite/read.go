@@ -1,0 +1,445 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/seamhq/seam"
+	"github.com/seamhq/seam/internal/store"
+)
+
+// Reads run on the query_only pool and never wait for the writer: WAL
+// gives each one a consistent snapshot of the last commit.
+
+const defaultLimit = 100
+
+// where assembles the WHERE clause of a filtered list from fixed
+// fragments, so that each filter that is set can use its index (a static
+// "(? = ” OR flow = ?)" would defeat them).
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+func (w *where) addString(cond, v string) {
+	if v != "" {
+		w.add(cond, v)
+	}
+}
+
+func (w *where) addRange(col string, since, until time.Time) {
+	if !since.IsZero() {
+		w.add(col+" >= ?", nanos(since))
+	}
+	if !until.IsZero() {
+		w.add(col+" < ?", nanos(until))
+	}
+}
+
+func (w *where) sql() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// page finishes a keyset-paginated query: newest first, below beforeID.
+func (w *where) page(col string, beforeID int64, limit int) string {
+	if beforeID > 0 {
+		w.add(col+" < ?", beforeID)
+	}
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	w.args = append(w.args, limit)
+	return w.sql() + " ORDER BY " + col + " DESC LIMIT ?"
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanDelivery(r scanner) (*seam.Delivery, error) {
+	var (
+		d                                         seam.Delivery
+		state                                     string
+		nextAt, createdAt, updatedAt, deliveredAt int64
+	)
+	err := r.Scan(&d.ID, &d.MessageID, &d.Flow, &d.Route, &d.Key, &state, &d.IdempotencyKey, &d.Ordered,
+		&d.Payload, &d.Attempts, &nextAt, &d.LastStatus, &d.LastError, &createdAt, &updatedAt, &deliveredAt)
+	if err != nil {
+		return nil, err
+	}
+	d.State, d.Seq = seam.DeliveryState(state), d.ID
+	d.NextAt, d.CreatedAt, d.UpdatedAt, d.DeliveredAt = fromNanos(nextAt), fromNanos(createdAt), fromNanos(updatedAt), fromNanos(deliveredAt)
+	return &d, nil
+}
+
+// scanDeliveries reads and closes rows of deliveryCols.
+func scanDeliveries(rows *sql.Rows) ([]*seam.Delivery, error) {
+	defer rows.Close()
+	var out []*seam.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// notFound turns "no rows" into store.ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// DeliveryGet implements store.Store.
+func (s *Store) DeliveryGet(ctx context.Context, id int64) (*seam.Delivery, error) {
+	d, err := scanDelivery(s.rdb.QueryRowContext(ctx, "SELECT "+deliveryCols+" FROM deliveries WHERE id = ?", id))
+	if err != nil {
+		return nil, fmt.Errorf("get delivery %d: %w", id, notFound(err))
+	}
+	return d, nil
+}
+
+// DeliveryList implements store.Store.
+func (s *Store) DeliveryList(ctx context.Context, f *store.DeliveryFilter) ([]*seam.Delivery, error) {
+	if f == nil {
+		f = &store.DeliveryFilter{}
+	}
+	var w where
+	if f.MessageID != 0 {
+		w.add("message_id = ?", f.MessageID)
+	}
+	w.addString("flow = ?", f.Flow)
+	w.addString("route = ?", f.Route)
+	w.addString("key = ?", f.Key)
+	if len(f.States) > 0 {
+		w.add("state IN (?"+strings.Repeat(", ?", len(f.States)-1)+")", anys(f.States)...)
+	}
+	w.addRange("created_at", f.Since, f.Until)
+	if f.ErrorContains != "" {
+		// Case-insensitive (ASCII), because an operator types "timeout"
+		// for "Timeout awaiting headers".
+		w.add("instr(lower(last_error), lower(?)) > 0", f.ErrorContains)
+	}
+	q := "SELECT " + deliveryCols + " FROM deliveries" + w.page("id", f.BeforeID, f.Limit)
+	rows, err := s.rdb.QueryContext(ctx, q, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries: %w", err)
+	}
+	out, err := scanDeliveries(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries: %w", err)
+	}
+	return out, nil
+}
+
+func anys[T any](vs []T) []any {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = fmt.Sprint(v)
+	}
+	return out
+}
+
+// DeliveryPayload implements store.Store.
+func (s *Store) DeliveryPayload(ctx context.Context, id int64) ([]byte, error) {
+	var b []byte
+	if err := s.rdb.QueryRowContext(ctx, "SELECT payload FROM deliveries WHERE id = ?", id).Scan(&b); err != nil {
+		return nil, fmt.Errorf("get delivery %d payload: %w", id, notFound(err))
+	}
+	return b, nil
+}
+
+// AttemptList implements store.Store: the attempts of one delivery, in
+// the order they were made.
+func (s *Store) AttemptList(ctx context.Context, deliveryID int64) ([]*seam.Attempt, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, delivery_id, number, started_at, duration, status, error, response
+		FROM attempts WHERE delivery_id = ? ORDER BY number`, deliveryID)
+	if err != nil {
+		return nil, fmt.Errorf("list attempts: %w", err)
+	}
+	defer rows.Close()
+	var out []*seam.Attempt
+	for rows.Next() {
+		var (
+			a                   seam.Attempt
+			startedAt, duration int64
+		)
+		if err := rows.Scan(&a.ID, &a.DeliveryID, &a.Number, &startedAt, &duration, &a.Status, &a.Error, &a.Response); err != nil {
+			return nil, fmt.Errorf("list attempts: %w", err)
+		}
+		a.StartedAt, a.Duration = fromNanos(startedAt), time.Duration(duration)
+		out = append(out, &a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list attempts: %w", err)
+	}
+	return out, nil
+}
+
+const messageCols = `id, flow, system, key, status, received_at, content_type, body, canonical, trace_id, replay_of`
+
+func scanMessage(r scanner) (*seam.Message, error) {
+	var (
+		m          seam.Message
+		status     string
+		receivedAt int64
+		canonical  []byte
+	)
+	err := r.Scan(&m.ID, &m.Flow, &m.System, &m.Key, &status, &receivedAt, &m.ContentType, &m.Body, &canonical,
+		&m.TraceID, &m.ReplayOf)
+	if err != nil {
+		return nil, err
+	}
+	m.Status, m.ReceivedAt = seam.MessageStatus(status), fromNanos(receivedAt)
+	if len(canonical) > 0 {
+		m.Canonical = canonical
+	}
+	return &m, nil
+}
+
+// MessageGet implements store.Store.
+func (s *Store) MessageGet(ctx context.Context, id int64) (*seam.Message, error) {
+	m, err := scanMessage(s.rdb.QueryRowContext(ctx, "SELECT "+messageCols+" FROM messages WHERE id = ?", id))
+	if err != nil {
+		return nil, fmt.Errorf("get message %d: %w", id, notFound(err))
+	}
+	return m, nil
+}
+
+// MessageList implements store.Store.
+func (s *Store) MessageList(ctx context.Context, f *store.MessageFilter) ([]*seam.Message, error) {
+	if f == nil {
+		f = &store.MessageFilter{}
+	}
+	var w where
+	w.addString("flow = ?", f.Flow)
+	w.addString("key = ?", f.Key)
+	w.addString("status = ?", string(f.Status))
+	w.addRange("received_at", f.Since, f.Until)
+	rows, err := s.rdb.QueryContext(ctx, "SELECT "+messageCols+" FROM messages"+w.page("id", f.BeforeID, f.Limit), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	defer rows.Close()
+	var out []*seam.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list messages: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	return out, nil
+}
+
+const quarantineSelect = `SELECT q.id, q.message_id, q.flow, q.key, q.stage, q.reasons, q.status, q.received_at,
+	m.content_type, m.body
+	FROM quarantine q JOIN messages m ON m.id = q.message_id`
+
+func scanQuarantined(r scanner) (*seam.Quarantined, error) {
+	var (
+		q             seam.Quarantined
+		stage, status string
+		reasons       []byte
+		receivedAt    int64
+	)
+	if err := r.Scan(&q.ID, &q.MessageID, &q.Flow, &q.Key, &stage, &reasons, &status, &receivedAt,
+		&q.ContentType, &q.Body); err != nil {
+		return nil, err
+	}
+	q.Stage, q.Status, q.ReceivedAt = seam.Stage(stage), seam.QuarantineStatus(status), fromNanos(receivedAt)
+	if err := json.Unmarshal(reasons, &q.Reasons); err != nil {
+		return nil, fmt.Errorf("decode reasons: %w", err)
+	}
+	return &q, nil
+}
+
+// QuarantineGet implements store.Store.
+func (s *Store) QuarantineGet(ctx context.Context, id int64) (*seam.Quarantined, error) {
+	q, err := scanQuarantined(s.rdb.QueryRowContext(ctx, quarantineSelect+" WHERE q.id = ?", id))
+	if err != nil {
+		return nil, fmt.Errorf("get quarantine %d: %w", id, notFound(err))
+	}
+	return q, nil
+}
+
+// QuarantineList implements store.Store.
+func (s *Store) QuarantineList(ctx context.Context, f *store.QuarantineFilter) ([]*seam.Quarantined, error) {
+	if f == nil {
+		f = &store.QuarantineFilter{}
+	}
+	var w where
+	w.addString("q.flow = ?", f.Flow)
+	w.addString("q.key = ?", f.Key)
+	w.addString("q.status = ?", string(f.Status))
+	w.addRange("q.received_at", f.Since, f.Until)
+	rows, err := s.rdb.QueryContext(ctx, quarantineSelect+w.page("q.id", f.BeforeID, f.Limit), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list quarantine: %w", err)
+	}
+	defer rows.Close()
+	var out []*seam.Quarantined
+	for rows.Next() {
+		q, err := scanQuarantined(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list quarantine: %w", err)
+		}
+		out = append(out, q)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list quarantine: %w", err)
+	}
+	return out, nil
+}
+
+// XRefList implements store.Store, oldest first so a trace reads in order.
+func (s *Store) XRefList(ctx context.Context, f *store.XRefFilter) ([]*seam.XRef, error) {
+	if f == nil {
+		f = &store.XRefFilter{}
+	}
+	var w where
+	w.addString("entity = ?", f.Entity)
+	w.addString("key = ?", f.Key)
+	w.addString("system = ?", f.System)
+	w.addString("value = ?", f.Value)
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	w.args = append(w.args, limit)
+	rows, err := s.rdb.QueryContext(ctx, "SELECT entity, key, system, name, value, created_at FROM xrefs"+
+		w.sql()+" ORDER BY id LIMIT ?", w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list xrefs: %w", err)
+	}
+	defer rows.Close()
+	var out []*seam.XRef
+	for rows.Next() {
+		var (
+			x         seam.XRef
+			createdAt int64
+		)
+		if err := rows.Scan(&x.Entity, &x.Key, &x.System, &x.Name, &x.Value, &createdAt); err != nil {
+			return nil, fmt.Errorf("list xrefs: %w", err)
+		}
+		x.CreatedAt = fromNanos(createdAt)
+		out = append(out, &x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list xrefs: %w", err)
+	}
+	return out, nil
+}
+
+// EffectGet implements store.Store.
+func (s *Store) EffectGet(ctx context.Context, flow, route, idempotencyKey string) (*seam.Effect, error) {
+	e := seam.Effect{Flow: flow, Route: route, Key: idempotencyKey}
+	var at int64
+	err := s.rdb.QueryRowContext(ctx, `SELECT delivery_id, at FROM effects
+		WHERE flow = ? AND route = ? AND idempotency_key = ?`, flow, route, idempotencyKey).Scan(&e.DeliveryID, &at)
+	if err != nil {
+		return nil, fmt.Errorf("get effect: %w", notFound(err))
+	}
+	e.At = fromNanos(at)
+	return &e, nil
+}
+
+// AuditList implements store.Store.
+func (s *Store) AuditList(ctx context.Context, f *store.AuditFilter) ([]*seam.AuditEvent, error) {
+	if f == nil {
+		f = &store.AuditFilter{}
+	}
+	var w where
+	w.addString("actor = ?", f.Actor)
+	w.addString("action = ?", f.Action)
+	w.addString("target = ?", f.Target)
+	w.addRange("at", f.Since, f.Until)
+	rows, err := s.rdb.QueryContext(ctx, "SELECT id, at, actor, action, target, reason, detail FROM audit"+
+		w.page("id", f.BeforeID, f.Limit), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list audit: %w", err)
+	}
+	defer rows.Close()
+	var out []*seam.AuditEvent
+	for rows.Next() {
+		var (
+			e      seam.AuditEvent
+			at     int64
+			detail []byte
+		)
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &e.Reason, &detail); err != nil {
+			return nil, fmt.Errorf("list audit: %w", err)
+		}
+		e.At = fromNanos(at)
+		if len(detail) > 0 {
+			e.Detail = detail
+		}
+		out = append(out, &e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list audit: %w", err)
+	}
+	return out, nil
+}
+
+// RouteStats implements store.Store.
+func (s *Store) RouteStats(ctx context.Context, p *store.StatsParams) ([]*store.RouteStats, error) {
+	if p == nil {
+		p = &store.StatsParams{}
+	}
+	var w where
+	w.addString("flow = ?", p.Flow)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT flow, route, state, count(*), min(created_at), max(delivered_at), max(updated_at)
+		FROM deliveries`+w.sql()+` GROUP BY flow, route, state ORDER BY flow, route`, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("route stats: %w", err)
+	}
+	defer rows.Close()
+	var out []*store.RouteStats
+	for rows.Next() {
+		var (
+			flow, route, state            string
+			n, oldest, delivered, updated int64
+		)
+		if err := rows.Scan(&flow, &route, &state, &n, &oldest, &delivered, &updated); err != nil {
+			return nil, fmt.Errorf("route stats: %w", err)
+		}
+		if len(out) == 0 || out[len(out)-1].Flow != flow || out[len(out)-1].Route != route {
+			out = append(out, &store.RouteStats{Flow: flow, Route: route, Counts: map[seam.DeliveryState]int64{}})
+		}
+		rs := out[len(out)-1]
+		rs.Counts[seam.DeliveryState(state)] = n
+		switch seam.DeliveryState(state) {
+		case seam.DeliveryPending, seam.DeliveryRetrying:
+			if t := fromNanos(oldest); rs.OldestDue.IsZero() || t.Before(rs.OldestDue) {
+				rs.OldestDue = t
+			}
+		case seam.DeliveryDelivered:
+			rs.LastDeliveredAt = fromNanos(delivered)
+		case seam.DeliveryDead:
+			rs.LastDeadAt = fromNanos(updated)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("route stats: %w", err)
+	}
+	return out, nil
+}
