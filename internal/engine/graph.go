@@ -291,7 +291,13 @@ func (rt *route) work(ctx context.Context) {
 func (rt *route) deliver(ctx context.Context, d *seam.Delivery) {
 	e := rt.e
 	if ok, retryAt := rt.breaker.Allow(); !ok {
-		rt.complete(ctx, d, &store.CompleteParams{State: seam.DeliveryRetrying, NextAt: retryAt}, nil)
+		err := e.store.DeliveryPostpone(context.WithoutCancel(ctx), &store.PostponeParams{
+			DeliveryID: d.ID, Node: e.opts.Node, NextAt: retryAt, Now: e.opts.Now(),
+		})
+		if err != nil {
+			e.log.Error("postpone delivery while the circuit is open", "flow", d.Flow, "route", d.Route, "delivery_id", d.ID, "err", err)
+		}
+		e.opts.Observer.Attempted(d.Flow, d.Route, "postponed", 0)
 		return
 	}
 	if rt.limiter != nil {

@@ -43,6 +43,11 @@ type Store interface {
 	// so it can go out at once without waiting for a poll.
 	DeliveryComplete(ctx context.Context, p *CompleteParams) (*CompleteResult, error)
 
+	// DeliveryPostpone gives a leased delivery back, due at NextAt, without
+	// recording an attempt: used while a destination's circuit is open, so
+	// an outage does not burn every message's attempts.
+	DeliveryPostpone(ctx context.Context, p *PostponeParams) error
+
 	// DeliveryClaim leases up to Limit due deliveries (pending or retrying,
 	// NextAt <= Now, no live lease, and for ordered deliveries only the
 	// head of their key) to Node until Now+Lease.
@@ -149,6 +154,14 @@ type CompleteParams struct {
 // CompleteResult carries the deliveries unblocked by this completion.
 type CompleteResult struct {
 	Next []*seam.Delivery // claimed for CompleteParams.Node
+}
+
+// PostponeParams gives a delivery back without an attempt.
+type PostponeParams struct {
+	DeliveryID int64
+	Node       string // must hold the lease; otherwise ECONFLICT
+	NextAt     time.Time
+	Now        time.Time
 }
 
 // ClaimParams selects due deliveries for a node.

@@ -155,6 +155,27 @@ func (tx *wtx) complete(p *store.CompleteParams) (int, *seam.Delivery, error) {
 	return number, next[0], nil
 }
 
+// DeliveryPostpone implements store.Store.
+func (s *Store) DeliveryPostpone(ctx context.Context, p *store.PostponeParams) error {
+	if p == nil || p.Node == "" || p.Now.IsZero() {
+		return seam.Errorf(seam.EINVALID, "postpone delivery: node and time are required")
+	}
+	err := s.w.do(ctx, func(tx *wtx) error {
+		res, err := tx.st.postpone.ExecContext(context.Background(), nanos(p.NextAt), nanos(p.Now), p.DeliveryID, p.Node)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return &seam.Error{Code: seam.ECONFLICT, Message: fmt.Sprintf("delivery %d is not leased to %s", p.DeliveryID, p.Node)}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postpone delivery %d: %w", p.DeliveryID, err)
+	}
+	return nil
+}
+
 // DeliveryClaim implements store.Store.
 func (s *Store) DeliveryClaim(ctx context.Context, p *store.ClaimParams) ([]*seam.Delivery, error) {
 	switch {

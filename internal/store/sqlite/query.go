@@ -112,6 +112,14 @@ const (
 			lease_owner = NULL, lease_until = NULL
 		WHERE state = 'in_flight' AND (?1 = '' OR lease_owner = ?1)`
 
+	// qPostpone gives a leased delivery back without an attempt: its
+	// destination is known to be down (open circuit), so trying would only
+	// burn one of its attempts.
+	qPostpone = `UPDATE deliveries
+		SET state = CASE WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END,
+			next_at = ?1, updated_at = ?2, lease_owner = NULL, lease_until = NULL
+		WHERE id = ?3 AND state = 'in_flight' AND lease_owner = ?4`
+
 	// qRequeue leaves alone a delivery some node is sending right now: its
 	// completion would otherwise be refused and the operator's intent lost.
 	qRequeue = `UPDATE deliveries
@@ -135,7 +143,7 @@ type stmts struct {
 
 	loadForComplete, insertAttempt, complete, upsertEffect, insertXRef, head, claimHead *sql.Stmt
 
-	claim, claimFlows, releaseLeases, requeue, insertAudit, quarantineStatus *sql.Stmt
+	claim, claimFlows, releaseLeases, postpone, requeue, insertAudit, quarantineStatus *sql.Stmt
 
 	all []*sql.Stmt
 }
@@ -166,6 +174,7 @@ func prepare(ctx context.Context, conn *sql.Conn) (*stmts, error) {
 		{&st.claim, fmt.Sprintf(qClaim, "")},
 		{&st.claimFlows, fmt.Sprintf(qClaim, claimFlows)},
 		{&st.releaseLeases, qReleaseLeases},
+		{&st.postpone, qPostpone},
 		{&st.requeue, qRequeue},
 		{&st.insertAudit, qInsertAudit},
 		{&st.quarantineStatus, qQuarantineStatus},

@@ -728,6 +728,30 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		})
 	})
 
+	t.Run("Postpone", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		res := ingest(t, b.st, &store.IngestParams{Message: newMessage("f", "k"), Now: t0, Node: "n1",
+			Lease: time.Hour, Deliveries: []*seam.Delivery{newDelivery("erp", false)}})
+		id := res.Claimed[0].ID
+
+		// Only the lease holder may give it back.
+		err := b.st.DeliveryPostpone(b.ctx, &store.PostponeParams{DeliveryID: id, Node: "n2", NextAt: t0.Add(time.Minute), Now: t0})
+		require.Equal(t, seam.ECONFLICT, seam.ErrorCode(err))
+
+		require.NoError(t, b.st.DeliveryPostpone(b.ctx, &store.PostponeParams{DeliveryID: id, Node: "n1", NextAt: t0.Add(time.Minute), Now: t0}))
+		d, err := b.st.DeliveryGet(b.ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, seam.DeliveryPending, d.State, "no attempt was made, so it is still pending")
+		require.Zero(t, d.Attempts)
+		atts, err := b.st.AttemptList(b.ctx, id)
+		require.NoError(t, err)
+		require.Empty(t, atts, "postponing records no attempt")
+
+		require.Empty(t, claim(t, b.st, "n2", 10, t0.Add(30*time.Second)), "not due before NextAt")
+		require.Equal(t, []int64{id}, ids(claim(t, b.st, "n2", 10, t0.Add(time.Minute))))
+	})
+
 	t.Run("RouteStats", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
