@@ -19,6 +19,7 @@ fmt:
 generate:         ## regenerate committed files (JSON Schemas, reference docs)
 	go run ./cmd/seam schema --out schema
 	go run ./cmd/seam schema --markdown > docs/catalog-reference.md
+	go run ./cmd/seam --markdown-reference > docs/cli-reference.md
 
 bench:            ## benchmarks that print figures (see bench/README.md)
 	go run ./bench/validate

@@ -120,6 +120,16 @@ durably with retries, and shows where every record went.`,
 		SilenceErrors: true,
 		Version:       Version,
 	}
+	var reference bool
+	root.Flags().BoolVar(&reference, "markdown-reference", false, "print the command-line reference as Markdown")
+	_ = root.Flags().MarkHidden("markdown-reference")
+	root.RunE = func(cmd *cobra.Command, a []string) error {
+		if reference {
+			m.Reference(cmd.OutOrStdout())
+			return nil
+		}
+		return cmd.Help()
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErrorf("%v", err)
 	})
