@@ -117,6 +117,11 @@ type IngestParams struct {
 	Deliveries []*seam.Delivery
 	// Quarantine, when set, is stored instead of deliveries.
 	Quarantine *seam.Quarantined
+	// XRefs are the record's links to other business keys (a flow's
+	// `links:`, e.g. an invoice naming its order), recorded with the
+	// message so that a trace can follow the chain; Key and System default
+	// to the message's. Not written for a duplicate.
+	XRefs []*seam.XRef
 	// Lease, when Node is set, claims the created deliveries that are ready
 	// (the head of their key, for ordered ones) for the intaking node, so it
 	// can send them without a round trip through DeliveryClaim.

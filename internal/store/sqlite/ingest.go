@@ -169,6 +169,12 @@ func (tx *wtx) ingest(p *store.IngestParams, receivedAt time.Time, reasons []byt
 			return 0, false, fmt.Errorf("insert delivery: %w", err)
 		}
 	}
+	for _, x := range p.XRefs {
+		if _, err := tx.st.insertXRef.ExecContext(ctx, x.Entity, orDefault(x.Key, m.Key), orDefault(x.System, m.System),
+			x.Name, x.Value, now); err != nil {
+			return 0, false, fmt.Errorf("record link: %w", err)
+		}
+	}
 	return id, false, nil
 }
 

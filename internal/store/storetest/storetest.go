@@ -728,6 +728,29 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		})
 	})
 
+	t.Run("IngestLinks", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		inv := newMessage("invoices", "2026-0042")
+		inv.System = "erp"
+		ingest(t, b.st, &store.IngestParams{Message: inv, Now: t0, DedupeKey: "erp:2026-0042", DedupeWindow: time.Hour,
+			XRefs: []*seam.XRef{{Entity: "invoice", Name: "order", Value: "ES-1042"}}})
+		refs, err := b.st.XRefList(b.ctx, &store.XRefFilter{Value: "ES-1042"})
+		require.NoError(t, err)
+		require.Len(t, refs, 1)
+		require.Equal(t, "2026-0042", refs[0].Key, "the link is recorded under the message's key")
+		require.Equal(t, "erp", refs[0].System)
+
+		// A duplicate writes nothing, links included.
+		dup := newMessage("invoices", "2026-0042")
+		res := ingest(t, b.st, &store.IngestParams{Message: dup, Now: t0.Add(time.Minute), DedupeKey: "erp:2026-0042", DedupeWindow: time.Hour,
+			XRefs: []*seam.XRef{{Entity: "invoice", Name: "order", Value: "ES-1042"}}})
+		require.True(t, res.Duplicate)
+		refs, err = b.st.XRefList(b.ctx, &store.XRefFilter{Value: "ES-1042"})
+		require.NoError(t, err)
+		require.Len(t, refs, 1)
+	})
+
 	t.Run("Postpone", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
