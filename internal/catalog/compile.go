@@ -3,6 +3,7 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/seamhq/seam/mapping"
 )
@@ -13,6 +14,7 @@ type Compiled struct {
 	Key     *mapping.Program
 	Event   *mapping.Program // nil: the key identifies the event
 	Inbound *mapping.Mapping
+	Links   *mapping.Mapping // nil: the flow declares no links
 	Routes  map[string]*CompiledRoute
 }
 
@@ -56,17 +58,35 @@ func (c *Catalog) Lookups(f *Flow) map[string]map[string]any {
 func compileErr(r *report, x Expr, what string, err error) {
 	var ce *mapping.CompileError
 	if errors.As(err, &ce) {
-		r.errorf(x.PosAt(ce.Line, ce.Column), ce.Hint, "%s: %s", what, ce.Msg)
+		hint := ce.Hint
+		if hint == "" && strings.Contains(ce.Msg, "unexpected token EOF") {
+			hint = "the expression ends too early: look for a missing closing parenthesis, bracket or quote"
+		}
+		r.errorf(x.PosAt(ce.Line, ce.Column), hint, "%s: %s", what, ce.Msg)
 		return
 	}
 	r.errorf(x.At, "", "%s: %v", what, err)
+}
+
+// conventionHints help with each kind of conventions problem.
+var conventionHints = map[string]string{
+	"date_format":         "build it from YYYY, MM, M, DD and D (YY with two_digit_years) and separators, e.g. DD/MM/YYYY or YYYY-MM-DD",
+	"datetime_format":     "build it from the date_format tokens plus HH, mm and ss, e.g. DD.MM.YYYY HH:mm; leave it out for RFC 3339",
+	"timezone":            "use an IANA time zone name such as Europe/Prague, America/New_York or UTC",
+	"prices":              `use "gross" (amounts include VAT) or "net"`,
+	"currency":            "use a three-letter ISO 4217 code such as CZK, EUR or USD",
+	"decimal_separator":   `use "." or ","`,
+	"thousands_separator": `use " ", ".", "," or "'", different from the decimal separator`,
+	"country":             "use a two-letter ISO 3166-1 code such as CZ, DE or US",
 }
 
 func compile(c *Catalog, r *report) {
 	for _, name := range c.SystemNames() {
 		s := c.Systems[name]
 		for _, problem := range s.Conventions.MappingConventions().Check() {
-			r.errorf(s.Conventions.At, "", "system %s: conventions: %s", name, problem)
+			// Each problem starts with the key it is about: point at it.
+			key, _, _ := strings.Cut(problem, ":")
+			r.errorf(keyAt(s.Conventions.Keys, key, s.Conventions.At), conventionHints[key], "system %s: conventions: %s", name, problem)
 		}
 	}
 	for _, name := range c.FlowNames() {
@@ -102,6 +122,11 @@ func compileFlow(c *Catalog, r *report, f *Flow) {
 	inbound, bad := compileMap(r, f.Map, in)
 	ok = ok && bad == 0
 	cf.Inbound = inbound
+	if len(f.Links) > 0 {
+		links, bad := compileMap(r, f.Links, in)
+		ok = ok && bad == 0
+		cf.Links = links
+	}
 
 	var fields []string
 	if m, found := c.Models[f.Model]; found {

@@ -17,6 +17,8 @@ type Project struct {
 	Lookups     map[string]map[string]any `yaml:"lookups" doc:"Lookup tables every flow can use with lookup(name, key), e.g. status codes."`
 	API         API                       `yaml:"api" doc:"Access to the dashboard and the JSON API."`
 	At          Pos
+	// Keys is where each key's value was written, for diagnostics.
+	Keys map[string]Pos `yaml:"-" json:"-"`
 }
 
 // API configures access to the dashboard and the JSON API.
@@ -30,6 +32,8 @@ type Token struct {
 	Token Secret `yaml:"token" doc:"The token, from the environment: \"${SEAM_ADMIN_TOKEN}\"." required:"true"`
 	Role  string `yaml:"role" doc:"viewer (read-only) or operator (may replay, redrive, discard)." enum:"viewer,operator" required:"true"`
 	At    Pos
+	// Keys is where each key's value was written, for diagnostics.
+	Keys map[string]Pos `yaml:"-" json:"-"`
 }
 
 // Owner is a person or team answerable for systems and flows.
@@ -39,6 +43,8 @@ type Owner struct {
 	Chat  string   `yaml:"chat" doc:"Chat handle or channel, shown on every page about what they own."`
 	Alert []string `yaml:"alert" doc:"Alert channels (from alerts.channels) that notify this owner."`
 	At    Pos
+	// Keys is where each key's value was written, for diagnostics.
+	Keys map[string]Pos `yaml:"-" json:"-"`
 }
 
 // ProjectAlerts declares the alert channels.
@@ -87,6 +93,8 @@ type System struct {
 	Masters     []string    `yaml:"masters" doc:"Entities this system is the source of truth for (e.g. customer). The audit flags an entity mastered twice."`
 	Tags        []string    `yaml:"tags" doc:"Free labels."`
 	At          Pos
+	// Keys is where each key's value was written, for diagnostics.
+	Keys map[string]Pos `yaml:"-" json:"-"`
 }
 
 // Auth is one of the ways to authenticate to a system.
@@ -132,6 +140,8 @@ type Conventions struct {
 	Country            string `yaml:"country" doc:"Default country, ISO 3166-1 alpha-2 (e.g. CZ), for phone numbers."`
 	TwoDigitYears      bool   `yaml:"two_digit_years" doc:"Accept two-digit years (YY). Off by default: 03/04/26 is refused rather than guessed."`
 	At                 Pos
+	// Keys is where each key's value was written, for diagnostics.
+	Keys map[string]Pos `yaml:"-" json:"-"`
 }
 
 // Model is a canonical entity: models/NAME.yaml, or one of the built-in
@@ -146,6 +156,8 @@ type Model struct {
 	Order   []string `yaml:"-"`
 	Builtin bool     `yaml:"-"`
 	At      Pos
+	// Keys is where each key's value was written, for diagnostics.
+	Keys map[string]Pos `yaml:"-" json:"-"`
 }
 
 // ModelField is one typed field of a model.
@@ -179,10 +191,13 @@ type Flow struct {
 	Dedupe      Dedupe                    `yaml:"dedupe" doc:"Deduplication of repeated deliveries by the source."`
 	Lookups     map[string]map[string]any `yaml:"lookups" doc:"Lookup tables for this flow's expressions."`
 	Map         FieldMap                  `yaml:"map" doc:"Inbound mapping: canonical field → expression over the input \"in\"." required:"true"`
+	Links       FieldMap                  `yaml:"links" doc:"Other business keys this record refers to, by name: e.g. order: in.order_ref on an invoice. Recorded as cross-references so that seam trace follows a chain across flows."`
 	Routes      []*Route                  `yaml:"routes" doc:"Where the canonical record goes, each with its own mapping and delivery policy." required:"true"`
 	Alerts      []*Alert                  `yaml:"alerts" doc:"Alert rules; notifications go to the owner's channels."`
 	Tests       []*Test                   `yaml:"tests" doc:"Test cases run by seam test."`
 	At          Pos
+	// Keys is where each key's value was written, for diagnostics.
+	Keys map[string]Pos `yaml:"-" json:"-"`
 	// Compiled is set when every expression of the flow compiled.
 	Compiled *Compiled `yaml:"-"`
 }
@@ -192,6 +207,8 @@ type Source struct {
 	System  string   `yaml:"system" doc:"The system that sends the records." required:"true"`
 	Webhook *Webhook `yaml:"webhook" doc:"Receive records by HTTP POST."`
 	At      Pos
+	// Keys is where each key's value was written, for diagnostics.
+	Keys map[string]Pos `yaml:"-" json:"-"`
 }
 
 // Webhook is an HTTP intake endpoint.
@@ -201,6 +218,8 @@ type Webhook struct {
 	MaxBody      Size       `yaml:"max_body" doc:"Largest accepted body (default 1MiB); larger gets 413."`
 	ContentTypes []string   `yaml:"content_types" doc:"Accepted content types (default application/json, application/xml, text/xml, application/x-www-form-urlencoded)."`
 	At           Pos
+	// Keys is where each key's value was written, for diagnostics.
+	Keys map[string]Pos `yaml:"-" json:"-"`
 }
 
 // Signature verifies a webhook's sender.
@@ -212,6 +231,8 @@ type Signature struct {
 	Prefix    string   `yaml:"prefix" doc:"Text before the signature in the header, e.g. sha256=."`
 	Tolerance Duration `yaml:"tolerance" doc:"How old a signed timestamp may be (stripe; default 5m)."`
 	At        Pos
+	// Keys is where each key's value was written, for diagnostics.
+	Keys map[string]Pos `yaml:"-" json:"-"`
 }
 
 // Dedupe configures intake deduplication.
@@ -236,6 +257,8 @@ type Route struct {
 	Workers  int          `yaml:"concurrency" doc:"Most attempts in flight at once to this destination (default 16)."`
 	Breaker  *BreakerSpec `yaml:"circuit_breaker" doc:"Stop sending for a while after consecutive failures, so an outage does not burn every message's retries."`
 	At       Pos
+	// Keys is where each key's value was written, for diagnostics.
+	Keys map[string]Pos `yaml:"-" json:"-"`
 }
 
 // HTTPRoute is an HTTP request to the destination.
@@ -245,6 +268,8 @@ type HTTPRoute struct {
 	URL     Text              `yaml:"url" doc:"A full URL instead of base_url + path."`
 	Headers map[string]string `yaml:"headers" doc:"Extra request headers."`
 	At      Pos
+	// Keys is where each key's value was written, for diagnostics.
+	Keys map[string]Pos `yaml:"-" json:"-"`
 }
 
 // Retry is a delivery's retry policy.
@@ -254,6 +279,8 @@ type Retry struct {
 	Initial  Duration `yaml:"initial" doc:"Wait before the first retry (default 1s)."`
 	Max      Duration `yaml:"max" doc:"Longest wait between attempts (default 10m)."`
 	At       Pos
+	// Keys is where each key's value was written, for diagnostics.
+	Keys map[string]Pos `yaml:"-" json:"-"`
 }
 
 // BreakerSpec configures a route's circuit breaker.
@@ -274,6 +301,8 @@ type Alert struct {
 	To          []string       `yaml:"to" doc:"Channels to notify instead of the owner's."`
 	Severity    string         `yaml:"severity" doc:"critical, warning (default) or info." enum:"critical,warning,info"`
 	At          Pos
+	// Keys is where each key's value was written, for diagnostics.
+	Keys map[string]Pos `yaml:"-" json:"-"`
 }
 
 // SilenceRule fires when no record arrives for a duration within a schedule.
@@ -306,4 +335,6 @@ type Test struct {
 	Reject []string       `yaml:"reject" doc:"The record must be refused, with reasons containing each of these texts."`
 	Skip   []string       `yaml:"skip" doc:"Routes whose when: must be false for this input."`
 	At     Pos
+	// Keys is where each key's value was written, for diagnostics.
+	Keys map[string]Pos `yaml:"-" json:"-"`
 }

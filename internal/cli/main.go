@@ -144,6 +144,7 @@ durably with retries, and shows where every record went.`,
 		m.dlqCmd(),
 		m.replayCmd(),
 		m.quarantineCmd(),
+		m.traceCmd(),
 	)
 	return root
 }

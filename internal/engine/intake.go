@@ -110,6 +110,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, g *graph, fl *fl
 		Node: e.opts.Node, Lease: e.opts.Lease, Now: now,
 	}
 	p.Deliveries = res.Deliveries(now)
+	p.XRefs = res.Links
 	out, err := e.store.MessageIngest(r.Context(), p)
 	if err != nil {
 		e.log.Error("store record", "flow", fl.spec.Name, "key", res.Key, "err", err)

@@ -43,6 +43,7 @@ type Operator interface {
 	Replay(ctx context.Context, p *ops.ReplayParams) (*ops.ReplayResult, error)
 	QuarantineReplay(ctx context.Context, id int64, actor, reason string, dryRun bool) (*ops.QuarantineResult, error)
 	QuarantineDiscard(ctx context.Context, id int64, actor, reason string) error
+	Trace(ctx context.Context, key string) (*ops.Trace, error)
 }
 
 // Role is what a token may do.
@@ -125,6 +126,14 @@ func (s *Server) Handler() http.Handler {
 	api("POST /api/quarantine/{id}/discard", RoleOperator, s.quarantineDiscard)
 	api("POST /api/replay", RoleOperator, s.replay)
 	api("GET /api/audit", RoleViewer, s.audit)
+	api("GET /api/trace/{key}", RoleViewer, func(w http.ResponseWriter, r *http.Request, _ string) error {
+		t, err := s.Ops.Trace(r.Context(), r.PathValue("key"))
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, t)
+		return nil
+	})
 	api("POST /api/reload", RoleOperator, func(w http.ResponseWriter, r *http.Request, actor string) error {
 		if s.Reload == nil {
 			return seam.Errorf(seam.EUNAVAILABLE, "reload is not available")

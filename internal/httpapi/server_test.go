@@ -61,6 +61,9 @@ func (f *fakeOps) QuarantineReplay(context.Context, int64, string, string, bool)
 func (f *fakeOps) QuarantineDiscard(context.Context, int64, string, string) error {
 	return store.ErrNotFound
 }
+func (f *fakeOps) Trace(_ context.Context, key string) (*ops.Trace, error) {
+	return &ops.Trace{Key: key}, nil
+}
 
 var (
 	_ httpapi.Ledger   = (*fakeLedger)(nil)
@@ -200,7 +203,7 @@ func TestOpenAPIDescribesEveryEndpoint(t *testing.T) {
 	paths := doc["paths"].(map[string]any)
 	for _, p := range []string{"/api/messages", "/api/messages/{id}", "/api/deliveries", "/api/deliveries/{id}",
 		"/api/replay", "/api/quarantine", "/api/quarantine/{id}", "/api/quarantine/{id}/replay",
-		"/api/quarantine/{id}/discard", "/api/audit", "/api/reload", "/api/flows", "/healthz", "/readyz"} {
+		"/api/quarantine/{id}/discard", "/api/audit", "/api/trace/{key}", "/api/reload", "/api/flows", "/healthz", "/readyz"} {
 		require.Contains(t, paths, p)
 	}
 }

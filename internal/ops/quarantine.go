@@ -53,7 +53,7 @@ func (s *Service) QuarantineReplay(ctx context.Context, id int64, actor, reason 
 	}
 	// No dedupe key: the original is in the ledger under the same event,
 	// and this replay is an explicit operator decision.
-	ing, err := s.Store.MessageIngest(ctx, &store.IngestParams{Message: msg, Deliveries: res.Deliveries(now), Now: now})
+	ing, err := s.Store.MessageIngest(ctx, &store.IngestParams{Message: msg, Deliveries: res.Deliveries(now), XRefs: res.Links, Now: now})
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,9 @@ type Result struct {
 	Canonical     map[string]any
 	CanonicalJSON []byte
 	Routes        []*RouteResult
+	// Links are the other business keys the record refers to (the flow's
+	// links:), as cross-references to record with the message.
+	Links []*seam.XRef
 	// Stage and Reasons are set when the record is refused.
 	Stage   seam.Stage
 	Reasons []seam.Reason
@@ -93,6 +96,18 @@ func Process(c *catalog.Catalog, f *catalog.Flow, input any, xref XRefFunc) *Res
 		return res
 	}
 	res.Canonical = rec
+	if cf.Links != nil {
+		links, reasons := cf.Links.Apply(env)
+		if len(reasons) > 0 {
+			res.refuse(seam.StageMap, reasons...)
+			return res
+		}
+		for _, fe := range f.Links {
+			if v := scalarString(links[fe.Target]); v != "" {
+				res.Links = append(res.Links, &seam.XRef{Entity: f.Model, Key: res.Key, System: f.Source.System, Name: fe.Target, Value: v})
+			}
+		}
+	}
 	b, err := mapping.CanonicalJSON(rec)
 	if err != nil {
 		res.refuse(seam.StageValidate, seam.Reason{Message: fmt.Sprintf("cannot encode the canonical record: %v", err)})
