@@ -23,6 +23,7 @@ import (
 	"github.com/seamhq/seam/internal/catalog"
 	"github.com/seamhq/seam/internal/engine"
 	"github.com/seamhq/seam/internal/httpapi"
+	"github.com/seamhq/seam/internal/metrics"
 	"github.com/seamhq/seam/internal/ops"
 	"github.com/seamhq/seam/internal/store"
 	"github.com/seamhq/seam/internal/store/sqlite"
@@ -44,13 +45,14 @@ type Options struct {
 
 // App is a running Seam.
 type App struct {
-	opts   Options
-	log    *slog.Logger
-	store  store.Store
-	engine *engine.Engine
-	server *http.Server
-	ln     net.Listener
-	mu     sync.Mutex // serialises reloads
+	opts    Options
+	log     *slog.Logger
+	store   store.Store
+	engine  *engine.Engine
+	metrics *metrics.Metrics
+	server  *http.Server
+	ln      net.Listener
+	mu      sync.Mutex // serialises reloads
 	// Token is the operator token generated when the catalog declares
 	// none; empty otherwise.
 	Token  string
@@ -99,7 +101,8 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		st.Close()
 		return nil, fmt.Errorf("release leases of the previous run: %w", err)
 	}
-	e, err := engine.New(c, st, engine.Options{Node: opts.Node, Env: opts.Env, Logger: opts.Logger, PollInterval: opts.PollInterval})
+	a.metrics = metrics.New(st, opts.Logger)
+	e, err := engine.New(c, st, engine.Options{Node: opts.Node, Env: opts.Env, Logger: opts.Logger, PollInterval: opts.PollInterval, Observer: a.metrics})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -114,8 +117,9 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	svc := &ops.Service{Store: st, Catalog: e.Catalog, Now: time.Now}
 	srv := &httpapi.Server{
 		Intake: e, Ledger: st, Ops: svc, Tokens: tokens, Logger: opts.Logger,
-		Reload: func(ctx context.Context, actor string) error { return a.Reload(ctx, actor) },
-		Ready:  func() error { return nil },
+		Reload:  func(ctx context.Context, actor string) error { return a.Reload(ctx, actor) },
+		Ready:   func() error { return nil },
+		Metrics: a.metrics.Handler(),
 	}
 	listen := opts.Listen
 	if listen == "" {
@@ -229,6 +233,7 @@ func (a *App) Reload(ctx context.Context, actor string) error {
 		err = a.engine.Reload(c)
 	}
 	ev := &seam.AuditEvent{At: time.Now(), Actor: actor, Action: "reload", Target: "catalog"}
+	a.metrics.Reloaded(err == nil, ev.At)
 	if err != nil {
 		ev.Reason = "refused: " + err.Error()
 		a.log.Error("reload refused; the running catalog stays", "err", err)

@@ -47,14 +47,21 @@ type Options struct {
 
 // Observer is told what the engine does, for metrics and alerts.
 type Observer interface {
-	Received(flow string, status int)
-	Attempted(flow, route string, outcome string, d time.Duration)
+	// Received is told the outcome of one intake request: accepted,
+	// duplicate, refused_<stage>, or the error code of a refused request.
+	Received(flow, outcome string)
+	// Attempted is told the outcome of one delivery attempt: delivered,
+	// retry, dead, or postponed (not tried: the circuit is open).
+	Attempted(flow, route, outcome string, d time.Duration)
+	// BreakerChanged is told when a route's circuit opens or closes.
+	BreakerChanged(flow, route string, open bool)
 }
 
 type nopObserver struct{}
 
-func (nopObserver) Received(string, int)                            {}
+func (nopObserver) Received(string, string)                         {}
 func (nopObserver) Attempted(string, string, string, time.Duration) {}
+func (nopObserver) BreakerChanged(string, string, bool)             {}
 
 // Engine runs one catalog at a time and swaps it on reload.
 type Engine struct {

@@ -174,7 +174,14 @@ func (e *Engine) buildRoute(g *graph, f *catalog.Flow, rs *catalog.Route) (*rout
 	if rs.Retry.Attempts != nil {
 		rt.attempts = *rs.Retry.Attempts
 	}
-	bc := breaker.Config{}
+	bc := breaker.Config{OnChange: func(_, to breaker.State) {
+		e.opts.Observer.BreakerChanged(f.Name, rs.Name, to != breaker.Closed)
+		if to == breaker.Open {
+			e.log.Warn("circuit opened: deliveries wait instead of failing", "flow", f.Name, "route", rs.Name)
+		} else if to == breaker.Closed {
+			e.log.Info("circuit closed: deliveries resume", "flow", f.Name, "route", rs.Name)
+		}
+	}}
 	if b := rs.Breaker; b != nil {
 		bc.Failures, bc.CoolDown = b.Failures, b.CoolDown.D
 	}

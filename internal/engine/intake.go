@@ -40,14 +40,15 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, seam.Errorf(seam.ENOTFOUND, "no flow receives records at %s", r.URL.Path))
 		return
 	}
-	status := e.intake(w, r, g, fl)
-	e.opts.Observer.Received(fl.spec.Name, status)
+	outcome := e.intake(w, r, g, fl)
+	e.opts.Observer.Received(fl.spec.Name, outcome)
 }
 
-func (e *Engine) intake(w http.ResponseWriter, r *http.Request, g *graph, fl *flow) int {
-	fail := func(err error) int {
+// intake handles one request and returns its outcome for the metrics.
+func (e *Engine) intake(w http.ResponseWriter, r *http.Request, g *graph, fl *flow) string {
+	fail := func(err error) string {
 		problem.Write(w, r, err)
-		return problem.StatusFor(seam.ErrorCode(err))
+		return seam.ErrorCode(err)
 	}
 	if g.closing.Load() {
 		w.Header().Set("Retry-After", "5")
@@ -88,7 +89,8 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, g *graph, fl *fl
 		// bug can be seen and the record replayed once it is understood.
 		reason := seam.Reason{Stage: seam.StageDecode, Rule: "decode", Message: seam.ErrorMessage(err)}
 		qid := e.quarantine(r.Context(), msg, seam.StageDecode, []seam.Reason{reason}, "")
-		return fail(problem.WithErrors(err, map[string]any{"quarantine_id": qid}))
+		fail(problem.WithErrors(err, map[string]any{"quarantine_id": qid}))
+		return "refused_decode"
 	}
 
 	res := pipeline.Process(g.cat, fl.spec, input, e.xref(r.Context()))
@@ -101,7 +103,8 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, g *graph, fl *fl
 		}
 		err := seam.Errorf(seam.EREFUSED, "the record was refused at %s and kept in quarantine #%d: %s", res.Stage, qid, res.Reasons[0].String()).
 			WithHint(fmt.Sprintf("fix the sender or the flow's mapping, then: seam quarantine replay %d", qid))
-		return fail(problem.WithErrors(err, list...))
+		fail(problem.WithErrors(err, list...))
+		return "refused_" + string(res.Stage)
 	}
 	msg.Status = seam.MessageAccepted
 	msg.Canonical = res.CanonicalJSON
@@ -122,13 +125,14 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, g *graph, fl *fl
 	if out.Duplicate {
 		resp.Status, resp.Deliveries, code = "duplicate", 0, http.StatusOK
 	}
+	outcome := resp.Status
 	for _, d := range out.Claimed {
 		g.dispatch(d)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(resp)
-	return code
+	return outcome
 }
 
 // dedupeKey identifies the event for deduplication: the sender's delivery

@@ -71,8 +71,11 @@ type Server struct {
 	Tokens []Token
 	Reload func(ctx context.Context, actor string) error
 	Ready  func() error
-	Logger *slog.Logger
-	mux    *http.ServeMux
+	// Metrics serves /metrics (Prometheus) without a token, like every
+	// exporter: it holds counts and flow names, no records.
+	Metrics http.Handler
+	Logger  *slog.Logger
+	mux     *http.ServeMux
 }
 
 //go:embed openapi.json
@@ -96,6 +99,9 @@ func (s *Server) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
+	if s.Metrics != nil {
+		m.Handle("GET /metrics", s.Metrics)
+	}
 	m.HandleFunc("GET /api/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openAPI)
