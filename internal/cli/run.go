@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/seamhq/seam/internal/app"
+	"github.com/seamhq/seam/internal/telemetry"
 )
 
 func (m *Main) runCmd() *cobra.Command {
@@ -32,7 +33,9 @@ SIGINT/SIGTERM stop intake, let attempts in flight finish, and keep the rest
 pending for the next start.
 
 Environment: SEAM_STORE and SEAM_LISTEN override seam.yaml's store and listen;
-secrets are read from the variables the catalog names.`,
+secrets are read from the variables the catalog names. OpenTelemetry traces
+(a span per intake and per attempt, traceparent passed to destinations) are
+off unless OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER=otlp is set.`,
 		Example: `  seam run
   SEAM_STORE=sqlite:/var/lib/seam/seam.db seam run /etc/seam
   seam run shop --listen 127.0.0.1:9090 --log-format json`,
@@ -50,6 +53,11 @@ secrets are read from the variables the catalog names.`,
 				listen = m.Getenv("SEAM_LISTEN")
 			}
 			ctx := cmd.Context()
+			shutdownTraces, err := telemetry.Setup(ctx, m.Getenv, Version)
+			if err != nil {
+				return &exitError{code: ExitFindings, err: err}
+			}
+			defer func() { _ = shutdownTraces(context.WithoutCancel(ctx)) }()
 			a2, err := app.New(ctx, app.Options{Dir: dir, Store: storeDSN, Listen: listen, Node: node, Logger: logger})
 			if err != nil {
 				return &exitError{code: ExitFindings, err: err}

@@ -21,6 +21,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/seamhq/seam/internal/catalog"
 	"github.com/seamhq/seam/internal/store"
 )
@@ -43,6 +46,9 @@ type Options struct {
 	Now    func() time.Time
 	// Observer receives events for metrics; nil means none.
 	Observer Observer
+	// TracerProvider makes the intake and attempt spans; nil means the
+	// global one (a no-op unless telemetry.Setup enabled tracing).
+	TracerProvider trace.TracerProvider
 }
 
 // Observer is told what the engine does, for metrics and alerts.
@@ -70,6 +76,11 @@ type Engine struct {
 	log   *slog.Logger
 
 	graph atomic.Pointer[graph]
+
+	tracer trace.Tracer
+	// traceparents carries an intake's trace context to the first attempt
+	// of the deliveries it created, without a read of the ledger.
+	traceparents sync.Map // delivery id → traceparent
 
 	mu      sync.Mutex // serialises Start, Reload and Stop
 	started bool
@@ -105,7 +116,11 @@ func New(c *catalog.Catalog, s store.Store, opts Options) (*Engine, error) {
 	if opts.Observer == nil {
 		opts.Observer = nopObserver{}
 	}
-	e := &Engine{store: s, opts: opts, log: opts.Logger.With("node", opts.Node)}
+	if opts.TracerProvider == nil {
+		opts.TracerProvider = otel.GetTracerProvider()
+	}
+	e := &Engine{store: s, opts: opts, log: opts.Logger.With("node", opts.Node),
+		tracer: opts.TracerProvider.Tracer("github.com/seamhq/seam/internal/engine")}
 	g, err := e.build(c)
 	if err != nil {
 		return nil, err

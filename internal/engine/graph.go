@@ -314,10 +314,10 @@ func (rt *route) deliver(ctx context.Context, d *seam.Delivery) {
 	}
 	// The attempt itself is not cut short by Stop: it finishes within
 	// the route's timeout, so the destination's answer is recorded.
-	actx := context.WithoutCancel(ctx)
+	actx, span, hdr := e.startAttempt(context.WithoutCancel(ctx), d)
 	started := e.opts.Now()
 	res, err := rt.dest.Deliver(actx, httpdest.Request{
-		Body: d.Payload, IdempotencyKey: d.IdempotencyKey, Vars: map[string]string{"key": d.Key},
+		Body: d.Payload, IdempotencyKey: d.IdempotencyKey, Vars: map[string]string{"key": d.Key}, Header: hdr,
 	})
 	att := &seam.Attempt{
 		DeliveryID: d.ID, Number: d.Attempts + 1, StartedAt: started,
@@ -348,6 +348,7 @@ func (rt *route) deliver(ctx context.Context, d *seam.Delivery) {
 		p.State, outcome = seam.DeliveryDead, "dead"
 	}
 	e.opts.Observer.Attempted(d.Flow, d.Route, outcome, res.Duration)
+	endSpan(span, outcome, res.Status, err)
 	rt.complete(ctx, d, p, err)
 }
 

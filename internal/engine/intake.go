@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"slices"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/seamhq/seam"
 	"github.com/seamhq/seam/connector/webhook"
 	"github.com/seamhq/seam/internal/pipeline"
@@ -40,7 +42,9 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, seam.Errorf(seam.ENOTFOUND, "no flow receives records at %s", r.URL.Path))
 		return
 	}
-	outcome := e.intake(w, r, g, fl)
+	ctx, span := e.startIntake(r, fl.spec.Name)
+	outcome := e.intake(w, r.WithContext(ctx), g, fl)
+	endSpan(span, outcome, 0, nil)
 	e.opts.Observer.Received(fl.spec.Name, outcome)
 }
 
@@ -81,7 +85,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, g *graph, fl *fl
 	}
 	msg := &seam.Message{
 		Flow: fl.spec.Name, System: fl.spec.Source.System, ContentType: ct, Body: body, ReceivedAt: now,
-		TraceID: r.Header.Get("Traceparent"),
+		TraceID: traceparent(r.Context()),
 	}
 	input, err := webhook.Decode(ct, body, webhook.Limits{})
 	if err != nil {
@@ -126,7 +130,11 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, g *graph, fl *fl
 		resp.Status, resp.Deliveries, code = "duplicate", 0, http.StatusOK
 	}
 	outcome := resp.Status
+	trace.SpanFromContext(r.Context()).SetAttributes(attrKey.String(res.Key), attrMessage.Int64(out.MessageID))
 	for _, d := range out.Claimed {
+		if msg.TraceID != "" {
+			e.traceparents.Store(d.ID, msg.TraceID)
+		}
 		g.dispatch(d)
 	}
 	w.Header().Set("Content-Type", "application/json")
