@@ -41,6 +41,8 @@ type Options struct {
 	Node   string
 	// PollInterval of the engine (tests shorten it).
 	PollInterval time.Duration
+	// LogRecords and LogPersonal: see engine.Options.
+	LogRecords, LogPersonal bool
 }
 
 // App is a running Seam.
@@ -102,7 +104,8 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, fmt.Errorf("release leases of the previous run: %w", err)
 	}
 	a.metrics = metrics.New(st, opts.Logger)
-	e, err := engine.New(c, st, engine.Options{Node: opts.Node, Env: opts.Env, Logger: opts.Logger, PollInterval: opts.PollInterval, Observer: a.metrics})
+	e, err := engine.New(c, st, engine.Options{Node: opts.Node, Env: opts.Env, Logger: opts.Logger, PollInterval: opts.PollInterval, Observer: a.metrics,
+		LogRecords: opts.LogRecords, LogPersonal: opts.LogPersonal})
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -19,6 +19,7 @@ import (
 
 func (m *Main) runCmd() *cobra.Command {
 	var storeDSN, listen, node, logLevel, logFormat, pprofAddr string
+	var logRecords, logPersonal bool
 	cmd := &cobra.Command{
 		Use:   "run [dir]",
 		Short: "Serve the flows' webhooks and deliver every record",
@@ -58,7 +59,8 @@ off unless OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER=otlp is set.`,
 				return &exitError{code: ExitFindings, err: err}
 			}
 			defer func() { _ = shutdownTraces(context.WithoutCancel(ctx)) }()
-			a2, err := app.New(ctx, app.Options{Dir: dir, Store: storeDSN, Listen: listen, Node: node, Logger: logger})
+			a2, err := app.New(ctx, app.Options{Dir: dir, Store: storeDSN, Listen: listen, Node: node, Logger: logger,
+				LogRecords: logRecords, LogPersonal: logPersonal})
 			if err != nil {
 				return &exitError{code: ExitFindings, err: err}
 			}
@@ -105,6 +107,8 @@ off unless OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER=otlp is set.`,
 	cmd.Flags().StringVar(&node, "node", "", "node name in leases and logs (default: random)")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "text or json")
+	cmd.Flags().BoolVar(&logRecords, "log-records", false, "log every accepted record's canonical form (personal fields masked)")
+	cmd.Flags().BoolVar(&logPersonal, "log-personal", false, "with --log-records: do not mask the fields the model marks personal")
 	cmd.Flags().StringVar(&pprofAddr, "pprof", "", "serve Go's profiler on this address (e.g. 127.0.0.1:6060), for performance work")
 	return cmd
 }

@@ -46,6 +46,9 @@ type Options struct {
 	Now    func() time.Time
 	// Observer receives events for metrics; nil means none.
 	Observer Observer
+	// LogRecords logs every accepted record's canonical form at info level,
+	// with the model's personal fields masked unless LogPersonal is set.
+	LogRecords, LogPersonal bool
 	// TracerProvider makes the intake and attempt spans; nil means the
 	// global one (a no-op unless telemetry.Setup enabled tracing).
 	TracerProvider trace.TracerProvider

@@ -14,6 +14,8 @@ import (
 	"github.com/seamhq/seam/connector/webhook"
 	"github.com/seamhq/seam/internal/pipeline"
 	"github.com/seamhq/seam/internal/problem"
+	"github.com/seamhq/seam/internal/redact"
+	"github.com/seamhq/seam/mapping"
 	"github.com/seamhq/seam/internal/store"
 )
 
@@ -131,6 +133,13 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, g *graph, fl *fl
 	}
 	outcome := resp.Status
 	trace.SpanFromContext(r.Context()).SetAttributes(attrKey.String(res.Key), attrMessage.Int64(out.MessageID))
+	if e.opts.LogRecords && !out.Duplicate {
+		rec := any(mapping.ToPlain(res.Canonical))
+		if !e.opts.LogPersonal {
+			rec = redact.Record(g.cat, fl.spec.Model, res.Canonical)
+		}
+		e.log.Info("record accepted", "flow", fl.spec.Name, "key", res.Key, "message_id", out.MessageID, "record", rec)
+	}
 	for _, d := range out.Claimed {
 		if msg.TraceID != "" {
 			e.traceparents.Store(d.ID, msg.TraceID)
