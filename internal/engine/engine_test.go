@@ -70,7 +70,7 @@ type testBundle struct {
 func writeProject(t *testing.T, dir, sinkURL, flowExtra string) {
 	t.Helper()
 	files := map[string]string{
-		"seam.yaml": "project: t\nowners: {ops: {name: Ops}}\n",
+		"seam.yaml":         "project: t\nowners: {ops: {name: Ops}}\n",
 		"systems/shop.yaml": "system: shop\nowner: ops\nconventions: {date_format: DD/MM/YYYY, prices: gross, currency: CZK}\n",
 		"systems/erp.yaml":  "system: erp\nowner: ops\nbase_url: " + sinkURL + "\nconventions: {date_format: MM/DD/YYYY, decimal_separator: \",\"}\n",
 		"flows/orders.yaml": `flow: orders

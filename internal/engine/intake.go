@@ -15,8 +15,8 @@ import (
 	"github.com/seamhq/seam/internal/pipeline"
 	"github.com/seamhq/seam/internal/problem"
 	"github.com/seamhq/seam/internal/redact"
-	"github.com/seamhq/seam/mapping"
 	"github.com/seamhq/seam/internal/store"
+	"github.com/seamhq/seam/mapping"
 )
 
 // IntakeResponse is the JSON body of a successful intake.
