@@ -145,6 +145,8 @@ durably with retries, and shows where every record went.`,
 		m.replayCmd(),
 		m.quarantineCmd(),
 		m.traceCmd(),
+		m.demoCmd(),
+		m.storeCmd(),
 	)
 	return root
 }

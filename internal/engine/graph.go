@@ -342,9 +342,13 @@ func (rt *route) deliver(ctx context.Context, d *seam.Delivery) {
 		}
 	default:
 		// The destination answered and refused the record: it is up, and
-		// retrying the same payload would only be refused again.
+		// retrying the same payload would only be refused again. Its own
+		// explanation is what the operator needs to read first.
 		rt.breaker.Success()
 		att.Error = err.Error()
+		if len(res.Body) > 0 {
+			att.Error += " — " + oneLine(res.Body, 300)
+		}
 		p.State, outcome = seam.DeliveryDead, "dead"
 	}
 	e.opts.Observer.Attempted(d.Flow, d.Route, outcome, res.Duration)
@@ -368,6 +372,15 @@ func (rt *route) complete(ctx context.Context, d *seam.Delivery, p *store.Comple
 	for _, next := range res.Next {
 		rt.g.e.graph.Load().dispatch(next)
 	}
+}
+
+// oneLine shortens a response body for an error message.
+func oneLine(b []byte, n int) string {
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
 }
 
 // remember turns a successful response into cross-references.
