@@ -15,9 +15,30 @@ import (
 // needs no unescaping is a slice of that copy, and maps are allocated at
 // their final size.
 func DecodeJSON(data []byte) (any, error) {
+	return DecodeJSONLimited(data, DecodeLimits{})
+}
+
+// DecodeLimits bound what DecodeJSONLimited accepts from an untrusted body.
+type DecodeLimits struct {
+	// MaxDepth is the deepest nesting of objects and lists (default 512).
+	MaxDepth int
+	// MaxNodes is the most values in one body (0: no limit).
+	MaxNodes int
+	// RejectDuplicateKeys refuses an object that names a field twice,
+	// instead of keeping the last value: which one the sender meant
+	// cannot be known, and Seam never guesses.
+	RejectDuplicateKeys bool
+}
+
+// DecodeJSONLimited is DecodeJSON with limits, for intake.
+func DecodeJSONLimited(data []byte, lim DecodeLimits) (any, error) {
 	d := decoders.Get().(*decoder)
 	d.s = string(data)
 	d.i = 0
+	d.lim, d.nodes = lim, 0
+	if d.lim.MaxDepth <= 0 {
+		d.lim.MaxDepth = maxDecodeDepth
+	}
 	// A fresh slab per body, sized for a typical share of strings and
 	// numbers: the values of this body will keep pointing into it.
 	d.slab = boxSlab{next: min(max(len(data)/16, 8), 1024)}
@@ -60,11 +81,13 @@ type kv struct {
 }
 
 type decoder struct {
-	s    string
-	i    int
-	kvs  []kv  // members of the objects being decoded, as a stack
-	vals []any // elements of the arrays being decoded, as a stack
-	slab boxSlab
+	s     string
+	i     int
+	kvs   []kv  // members of the objects being decoded, as a stack
+	vals  []any // elements of the arrays being decoded, as a stack
+	slab  boxSlab
+	lim   DecodeLimits
+	nodes int
 }
 
 var decoders = sync.Pool{New: func() any { return new(decoder) }}
@@ -93,8 +116,12 @@ func (d *decoder) skipSpace() {
 }
 
 func (d *decoder) value(depth int) (any, error) {
-	if depth > maxDecodeDepth {
-		return nil, d.errorf("nested more than %d levels deep", maxDecodeDepth)
+	if depth > d.lim.MaxDepth {
+		return nil, d.errorf("nested more than %d levels deep", d.lim.MaxDepth)
+	}
+	d.nodes++
+	if d.lim.MaxNodes > 0 && d.nodes > d.lim.MaxNodes {
+		return nil, d.errorf("more than %d values", d.lim.MaxNodes)
 	}
 	d.skipSpace()
 	if d.i >= len(d.s) {
@@ -176,6 +203,9 @@ func (d *decoder) object(depth int) (any, error) {
 	m := make(map[string]any, len(members))
 	for _, e := range members {
 		m[e.k] = e.v // a repeated name keeps the last value, as encoding/json does
+	}
+	if d.lim.RejectDuplicateKeys && len(m) != len(members) {
+		return nil, d.errorf("an object names a field twice")
 	}
 	clear(members)
 	d.kvs = d.kvs[:base]

@@ -15,6 +15,22 @@ var reservedPaths = []string{"/api", "/metrics", "/healthz", "/readyz", "/ui", "
 // SignatureSchemes are the webhook signature schemes Seam verifies.
 var SignatureSchemes = []string{"hmac-sha256", "shopify", "stripe", "github"}
 
+// keyAt returns where key's value was written, or def when it was not.
+func keyAt(keys map[string]Pos, key string, def Pos) Pos {
+	if p, ok := keys[key]; ok {
+		return p
+	}
+	return def
+}
+
+// channelHint suggests a declared channel, or says where to declare one.
+func channelHint(ch string, channels []string) string {
+	if len(channels) == 0 {
+		return fmt.Sprintf("declare it in seam.yaml, e.g. alerts: {channels: {%s: {webhook: {url: \"${CHAT_WEBHOOK_URL}\"}}}}", ch)
+	}
+	return suggestOrList(ch, channels, "declared channels")
+}
+
 // check runs the semantic checks that need the whole catalog: references
 // between files, owners, names, paths, and policies.
 func check(c *Catalog, r *report) {
@@ -32,11 +48,11 @@ func check(c *Catalog, r *report) {
 		}
 		for _, ch := range o.Alert {
 			if _, ok := p.Alerts.Channels[ch]; !ok {
-				r.errorf(o.At, suggestOrList(ch, channelNames, "declared channels"), "owner %q alerts channel %q, which is not declared under alerts.channels", id, ch)
+				r.errorf(keyAt(o.Keys, "alert", o.At), channelHint(ch, channelNames), "owner %q alerts channel %q, which is not declared under alerts.channels", id, ch)
 			}
 		}
 		if o.Email != "" && !strings.Contains(o.Email, "@") {
-			r.errorf(o.At, "", "owner %q: %q is not an e-mail address", id, o.Email)
+			r.errorf(keyAt(o.Keys, "email", o.At), "write an address such as finance@acme.example", "owner %q: %q is not an e-mail address", id, o.Email)
 		}
 	}
 	for _, name := range channelNames {
@@ -50,7 +66,7 @@ func check(c *Catalog, r *report) {
 	}
 	if p.Listen != "" {
 		if _, _, err := net.SplitHostPort(p.Listen); err != nil {
-			r.errorf(p.At, "write host:port, e.g. 127.0.0.1:8080 or :8080", "listen: %q is not an address", p.Listen)
+			r.errorf(keyAt(p.Keys, "listen", p.At), "write host:port, e.g. 127.0.0.1:8080 or :8080", "listen: %q is not an address", p.Listen)
 		}
 	}
 	if s := p.Store.Raw; s != "" && !strings.HasPrefix(s, "${") && !strings.HasPrefix(s, "sqlite:") && !strings.HasPrefix(s, "postgres://") && !strings.HasPrefix(s, "postgresql://") {
@@ -58,7 +74,7 @@ func check(c *Catalog, r *report) {
 	}
 	for _, t := range p.API.Tokens {
 		if t.Role != "" && t.Role != "viewer" && t.Role != "operator" {
-			r.errorf(t.At, suggestOrList(t.Role, []string{"viewer", "operator"}, "roles"), "token %q: unknown role %q", t.Name, t.Role)
+			r.errorf(keyAt(t.Keys, "role", t.At), suggestOrList(t.Role, []string{"viewer", "operator"}, "roles"), "token %q: unknown role %q", t.Name, t.Role)
 		}
 	}
 
@@ -67,10 +83,12 @@ func check(c *Catalog, r *report) {
 		if stem := fileStem(s.At); stem != s.Name {
 			r.warnf(s.At, fmt.Sprintf("rename the file to systems/%s.yaml", s.Name), "file %s declares system %q", s.At.File, s.Name)
 		}
-		checkOwner(r, s.At, "system "+name, s.Owner, p.Owners, ownerNames)
+		checkOwner(r, keyAt(s.Keys, "owner", s.At), "system "+name, s.Owner, p.Owners, ownerNames)
 		if s.Auth != nil {
 			n := 0
-			for _, set := range []bool{s.Auth.Bearer.Set(), s.Auth.Basic != nil, s.Auth.APIKey != nil, s.Auth.OAuth2 != nil} {
+			// A bearer secret that was written counts even when it was
+			// refused (and reported): the method is there.
+			for _, set := range []bool{s.Auth.Bearer.At.Line != 0, s.Auth.Basic != nil, s.Auth.APIKey != nil, s.Auth.OAuth2 != nil} {
 				if set {
 					n++
 				}
@@ -82,12 +100,11 @@ func check(c *Catalog, r *report) {
 				r.errorf(s.Auth.At, "write header: X-Api-Key or query: api_key", "system %q: api_key needs exactly one of header or query", name)
 			}
 		}
-		checkEnum(r, s.Conventions.At, "prices", s.Conventions.Prices, []string{"gross", "net"})
-		checkEnum(r, s.Conventions.At, "decimal_separator", s.Conventions.DecimalSeparator, []string{".", ","})
-		checkEnum(r, s.Conventions.At, "thousands_separator", s.Conventions.ThousandsSeparator, []string{" ", ".", ",", "'"})
+		// The conventions' values are checked where they are used, by
+		// mapping.Conventions.Check (see compile).
 		for _, m := range s.Masters {
 			if _, ok := c.Models[m]; !ok {
-				r.errorf(s.At, suggestOrList(m, c.ModelNames(), "models"), "system %q masters unknown model %q", name, m)
+				r.errorf(keyAt(s.Keys, "masters", s.At), suggestOrList(m, c.ModelNames(), "models"), "system %q masters unknown model %q", name, m)
 			}
 		}
 	}
@@ -102,7 +119,8 @@ func check(c *Catalog, r *report) {
 		checkFlow(c, r, f, ownerNames, channelNames)
 		if f.Source.Webhook != nil && f.Source.Webhook.Path != "" {
 			if prev, ok := paths[f.Source.Webhook.Path]; ok {
-				r.errorf(f.Source.Webhook.At, "give each flow its own path", "webhook path %s is already used by flow %q", f.Source.Webhook.Path, prev.Name)
+				w := f.Source.Webhook
+				r.errorf(keyAt(w.Keys, "path", w.At), "give each flow its own path", "webhook path %s is already used by flow %q (%s)", w.Path, prev.Name, keyAt(prev.Source.Webhook.Keys, "path", prev.Source.Webhook.At))
 			} else {
 				paths[f.Source.Webhook.Path] = f
 			}
@@ -135,9 +153,9 @@ func checkModel(c *Catalog, r *report, m *Model) {
 		base, ok := c.Models[m.Extends]
 		switch {
 		case !ok && m.Extends == m.Name:
-			r.errorf(m.At, "", "model %q extends itself", m.Name)
+			r.errorf(keyAt(m.Keys, "extends", m.At), "", "model %q extends itself", m.Name)
 		case !ok:
-			r.errorf(m.At, suggestOrList(m.Extends, c.ModelNames(), "models"), "model %q extends unknown model %q", m.Name, m.Extends)
+			r.errorf(keyAt(m.Keys, "extends", m.At), suggestOrList(m.Extends, c.ModelNames(), "models"), "model %q extends unknown model %q", m.Name, m.Extends)
 		default:
 			merge(m, base)
 		}
@@ -242,12 +260,12 @@ func checkFlow(c *Catalog, r *report, f *Flow, owners, channels []string) {
 	if stem := fileStem(f.At); stem != f.Name {
 		r.warnf(f.At, fmt.Sprintf("rename the file to flows/%s.yaml", f.Name), "file %s declares flow %q", f.At.File, f.Name)
 	}
-	checkOwner(r, f.At, "flow "+f.Name, f.Owner, p.Owners, owners)
+	checkOwner(r, keyAt(f.Keys, "owner", f.At), "flow "+f.Name, f.Owner, p.Owners, owners)
 
 	src := f.Source
 	if src.System != "" {
 		if _, ok := c.Systems[src.System]; !ok {
-			r.errorf(src.At, suggestOrList(src.System, c.SystemNames(), "declared systems"), "flow %s: source system %q is not declared in systems/", f.Name, src.System)
+			r.errorf(keyAt(src.Keys, "system", src.At), suggestOrList(src.System, c.SystemNames(), "declared systems"), "flow %s: source system %q is not declared in systems/", f.Name, src.System)
 		}
 	}
 	if src.At.Line != 0 && src.Webhook == nil {
@@ -255,23 +273,23 @@ func checkFlow(c *Catalog, r *report, f *Flow, owners, channels []string) {
 	}
 	if w := src.Webhook; w != nil && w.Path != "" {
 		if !strings.HasPrefix(w.Path, "/") {
-			r.errorf(w.At, "write it as /in/"+f.Name, "webhook path %q must start with /", w.Path)
+			r.errorf(keyAt(w.Keys, "path", w.At), "write it as /in/"+f.Name, "webhook path %q must start with /", w.Path)
 		}
 		for _, rp := range reservedPaths {
 			if w.Path == rp || strings.HasPrefix(w.Path, rp+"/") || w.Path == "/" {
-				r.errorf(w.At, "use a path under /in/, e.g. /in/"+f.Name, "webhook path %s is reserved for Seam itself", w.Path)
+				r.errorf(keyAt(w.Keys, "path", w.At), "use a path under /in/, e.g. /in/"+f.Name, "webhook path %s is reserved for Seam itself", w.Path)
 				break
 			}
 		}
 		if s := w.Signature; s != nil {
-			checkEnum(r, s.At, "scheme", s.Scheme, SignatureSchemes)
-			checkEnum(r, s.At, "encoding", s.Encoding, []string{"hex", "base64"})
+			checkEnum(r, keyAt(s.Keys, "scheme", s.At), "scheme", s.Scheme, SignatureSchemes)
+			checkEnum(r, keyAt(s.Keys, "encoding", s.At), "encoding", s.Encoding, []string{"hex", "base64"})
 		}
 	}
 
 	if f.Model != "" {
 		if _, ok := c.Models[f.Model]; !ok {
-			r.errorf(f.At, suggestOrList(f.Model, c.ModelNames(), "models"), "flow %s: unknown model %q", f.Name, f.Model)
+			r.errorf(keyAt(f.Keys, "model", f.At), suggestOrList(f.Model, c.ModelNames(), "models"), "flow %s: unknown model %q", f.Name, f.Model)
 		} else {
 			mapped := map[string]bool{}
 			for _, fe := range f.Map {
@@ -312,21 +330,21 @@ func checkFlow(c *Catalog, r *report, f *Flow, owners, channels []string) {
 		if rt.To != "" {
 			dst, ok := c.Systems[rt.To]
 			if !ok {
-				r.errorf(rt.At, suggestOrList(rt.To, c.SystemNames(), "declared systems"), "flow %s: route to unknown system %q", f.Name, rt.To)
+				r.errorf(keyAt(rt.Keys, "to", rt.At), suggestOrList(rt.To, c.SystemNames(), "declared systems"), "flow %s: route to unknown system %q", f.Name, rt.To)
 			} else if h := rt.HTTP; h != nil && h.URL.Raw == "" && dst.BaseURL.Raw == "" {
 				r.errorf(h.At, fmt.Sprintf("set base_url in systems/%s.yaml, or a full url: on the route", rt.To), "flow %s: route %s has no URL: system %q has no base_url", f.Name, rt.Name, rt.To)
 			}
 		}
 		if h := rt.HTTP; h != nil {
-			checkEnum(r, h.At, "method", strings.ToUpper(h.Method), []string{"POST", "PUT", "PATCH", "DELETE", "GET"})
+			checkEnum(r, keyAt(h.Keys, "method", h.At), "method", strings.ToUpper(h.Method), []string{"POST", "PUT", "PATCH", "DELETE", "GET"})
 			if h.Path != "" && !strings.HasPrefix(h.Path, "/") {
-				r.errorf(h.At, "write it as /"+h.Path, "route path %q must start with /", h.Path)
+				r.errorf(keyAt(h.Keys, "path", h.At), "write it as /"+h.Path, "route path %q must start with /", h.Path)
 			}
 		}
-		checkEnum(r, rt.At, "ordering", rt.Ordering, []string{"by-key", "none"})
-		checkEnum(r, rt.Retry.At, "backoff", rt.Retry.Backoff, []string{"exponential", "linear", "constant"})
+		checkEnum(r, keyAt(rt.Keys, "ordering", rt.At), "ordering", rt.Ordering, []string{"by-key", "none"})
+		checkEnum(r, keyAt(rt.Retry.Keys, "backoff", rt.Retry.At), "backoff", rt.Retry.Backoff, []string{"exponential", "linear", "constant"})
 		if a := rt.Retry.Attempts; a != nil && *a < 1 {
-			r.errorf(rt.Retry.At, "1 means no retries; dead-lettering needs at least one attempt", "retry attempts must be at least 1, got %d", *a)
+			r.errorf(keyAt(rt.Retry.Keys, "attempts", rt.Retry.At), "1 means no retries; dead-lettering needs at least one attempt", "retry attempts must be at least 1, got %d", *a)
 		}
 		if rt.Retry.Initial.Set() && rt.Retry.Max.Set() && rt.Retry.Initial.D > rt.Retry.Max.D {
 			r.errorf(rt.Retry.Max.At, "", "retry max (%s) is shorter than initial (%s)", rt.Retry.Max.D, rt.Retry.Initial.D)
@@ -335,7 +353,7 @@ func checkFlow(c *Catalog, r *report, f *Flow, owners, channels []string) {
 			r.errorf(rt.Timeout.At, "", "timeout must be positive")
 		}
 		if rt.Workers < 0 {
-			r.errorf(rt.At, "", "concurrency must be positive")
+			r.errorf(keyAt(rt.Keys, "concurrency", rt.At), "", "concurrency must be positive")
 		}
 	}
 
@@ -354,11 +372,13 @@ func checkFlow(c *Catalog, r *report, f *Flow, owners, channels []string) {
 		}
 		for _, ch := range a.To {
 			if !slices.Contains(channels, ch) {
-				r.errorf(a.At, suggestOrList(ch, channels, "declared channels"), "alert channel %q is not declared under alerts.channels", ch)
+				r.errorf(keyAt(a.Keys, "to", a.At), channelHint(ch, channels), "alert channel %q is not declared under alerts.channels", ch)
 			}
 		}
-		checkEnum(r, a.At, "severity", a.Severity, []string{"critical", "warning", "info"})
+		checkEnum(r, keyAt(a.Keys, "severity", a.At), "severity", a.Severity, []string{"critical", "warning", "info"})
 	}
+	checkAlertRules(c, r, f)
+	checkReconciles(c, r, f, channels)
 
 	for _, t := range f.Tests {
 		if t == nil {
@@ -372,12 +392,12 @@ func checkFlow(c *Catalog, r *report, f *Flow, owners, channels []string) {
 		valid := append([]string{"canonical"}, sortedKeys(routeNames)...)
 		for _, k := range keys {
 			if !slices.Contains(valid, k) {
-				r.errorf(t.At, suggestOrList(k, valid, "routes"), "test %q expects route %q, which the flow does not have", t.Name, k)
+				r.errorf(keyAt(t.Keys, "expect", t.At), suggestOrList(k, valid, "routes"), "test %q expects route %q, which the flow does not have", t.Name, k)
 			}
 		}
 		for _, k := range t.Skip {
 			if !routeNames[k] {
-				r.errorf(t.At, suggestOrList(k, sortedKeys(routeNames), "routes"), "test %q skips route %q, which the flow does not have", t.Name, k)
+				r.errorf(keyAt(t.Keys, "skip", t.At), suggestOrList(k, sortedKeys(routeNames), "routes"), "test %q skips route %q, which the flow does not have", t.Name, k)
 			}
 		}
 		if len(t.Reject) > 0 && len(t.Expect) > 0 {

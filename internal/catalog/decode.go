@@ -1,10 +1,12 @@
 package catalog
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -23,6 +25,25 @@ type decoder struct {
 	file string
 	r    *report
 	env  Lookup // for checking ${…} references
+	src  []byte // the file's text, for what yaml.Node does not say (block indentation)
+}
+
+// lineIndent returns the indentation of the 1-based line of the source, or
+// 0 when it is not known.
+func (d *decoder) lineIndent(line int) int {
+	s := d.src
+	for i := 1; i < line && len(s) > 0; i++ {
+		nl := bytes.IndexByte(s, '\n')
+		if nl < 0 {
+			return 0
+		}
+		s = s[nl+1:]
+	}
+	n := 0
+	for n < len(s) && s[n] == ' ' {
+		n++
+	}
+	return n
 }
 
 func (d *decoder) pos(n *yaml.Node) Pos { return Pos{File: d.file, Line: n.Line, Col: n.Column} }
@@ -32,8 +53,9 @@ func (d *decoder) errorf(n *yaml.Node, hint, format string, args ...any) {
 }
 
 var (
-	posType = reflect.TypeOf(Pos{})
-	anyType = reflect.TypeOf((*any)(nil)).Elem()
+	posType  = reflect.TypeOf(Pos{})
+	keysType = reflect.TypeOf(map[string]Pos{})
+	anyType  = reflect.TypeOf((*any)(nil)).Elem()
 )
 
 // kindName describes a node the way a person reading YAML would.
@@ -97,6 +119,19 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value) {
 		if isNull(n) {
 			return
 		}
+		if v.Type().Elem().Kind() != reflect.Struct {
+			// A pointer to a number says "written or not": a value that
+			// did not decode is not written, so that a later check does
+			// not report the zero it would otherwise hold (attempts: many
+			// is not also "attempts must be at least 1, got 0").
+			before := len(d.r.diags)
+			nv := reflect.New(v.Type().Elem())
+			d.decode(n, nv.Elem())
+			if len(d.r.diags) == before {
+				v.Set(nv)
+			}
+			return
+		}
 		if v.IsNil() {
 			v.Set(reflect.New(v.Type().Elem()))
 		}
@@ -108,7 +143,11 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value) {
 			return
 		}
 		if n.Kind != yaml.ScalarNode {
-			d.errorf(n, "", "expected text, got %s", kindName(n))
+			hint := ""
+			if n.Kind == yaml.SequenceNode {
+				hint = "write one value here, not a list"
+			}
+			d.errorf(n, hint, "expected text, got %s", kindName(n))
 			return
 		}
 		v.SetString(n.Value)
@@ -121,12 +160,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value) {
 		v.SetBool(b)
 	case reflect.Int, reflect.Int64:
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
-			d.errorf(n, "", "expected a whole number, got %s", kindName(n))
+			d.errorf(n, "write a whole number in digits, e.g. 12", "expected a whole number, got %s", kindName(n))
 			return
 		}
 		i, err := strconv.ParseInt(n.Value, 0, 64)
 		if err != nil {
-			d.errorf(n, "", "expected a whole number, got %s", kindName(n))
+			d.errorf(n, "write a whole number in digits, e.g. 12", "expected a whole number, got %s", kindName(n))
 			return
 		}
 		v.SetInt(i)
@@ -216,14 +255,41 @@ func normalize(x any) any {
 	return x
 }
 
-// fieldsOf lists the YAML keys of a struct type with their field indexes.
-func fieldsOf(t reflect.Type) (names []string, index map[string]int, at int) {
+// structInfo is what fieldsOf says about a struct type.
+type structInfo struct {
+	names    []string
+	index    map[string]int
+	at, keys int
+}
+
+// structInfos caches fieldsOf: a catalog decodes the same few types
+// thousands of times.
+var structInfos sync.Map // reflect.Type → *structInfo
+
+func cachedFieldsOf(t reflect.Type) *structInfo {
+	if si, ok := structInfos.Load(t); ok {
+		return si.(*structInfo)
+	}
+	si := &structInfo{}
+	si.names, si.index, si.at, si.keys = fieldsOf(t)
+	structInfos.Store(t, si)
+	return si
+}
+
+// fieldsOf lists the YAML keys of a struct type with their field indexes,
+// and the indexes of its At (where the mapping starts) and Keys (where
+// each key's value is) fields, -1 when it has none.
+func fieldsOf(t reflect.Type) (names []string, index map[string]int, at, keys int) {
 	index = map[string]int{}
-	at = -1
+	at, keys = -1, -1
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if f.Type == posType && f.Name == "At" {
 			at = i
+			continue
+		}
+		if f.Type == keysType && f.Name == "Keys" {
+			keys = i
 			continue
 		}
 		tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
@@ -233,11 +299,12 @@ func fieldsOf(t reflect.Type) (names []string, index map[string]int, at int) {
 		names = append(names, tag)
 		index[tag] = i
 	}
-	return names, index, at
+	return names, index, at, keys
 }
 
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value) {
-	names, index, at := fieldsOf(v.Type())
+	si := cachedFieldsOf(v.Type())
+	names, index, at, keys := si.names, si.index, si.at, si.keys
 	if at >= 0 {
 		v.Field(at).Set(reflect.ValueOf(d.pos(n)))
 	}
@@ -248,15 +315,28 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value) {
 		d.errorf(n, "", "expected a mapping (key: value), got %s", kindName(n))
 		return
 	}
+	var keyPos map[string]Pos
+	if keys >= 0 {
+		keyPos = make(map[string]Pos, len(n.Content)/2)
+		v.Field(keys).Set(reflect.ValueOf(keyPos))
+	}
 	seen := map[string]bool{}
+	// A misspelt key (ownr) already says what is missing, and a merge key
+	// may hold anything: "missing" would only repeat or guess.
+	excused := map[string]bool{}
+	merged := false
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		if k.Value == "<<" {
 			d.errorf(k, "write the keys out; merge keys hide what a flow really does", "YAML merge keys are not supported")
+			merged = true
 			continue
 		}
 		fi, ok := index[k.Value]
 		if !ok {
+			if s := closest(k.Value, names); s != "" {
+				excused[s] = true
+			}
 			d.errorf(k, suggestOrList(k.Value, names, "valid keys here"), "unknown key %q", k.Value)
 			continue
 		}
@@ -265,14 +345,22 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value) {
 			continue
 		}
 		seen[k.Value] = true
+		if keyPos != nil {
+			if rv := resolve(val); rv != nil {
+				keyPos[k.Value] = d.pos(rv)
+			}
+		}
 		d.decode(val, v.Field(fi))
+	}
+	if merged {
+		return
 	}
 	t := v.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
-		if f.Tag.Get("required") == "true" && !seen[tag] {
-			d.errorf(n, fmt.Sprintf("add %s: %s", tag, f.Tag.Get("doc")), "missing %q", tag)
+		if f.Tag.Get("required") == "true" && !seen[tag] && !excused[tag] {
+			d.errorf(n, fmt.Sprintf("add `%s: …`: %s", tag, f.Tag.Get("doc")), "missing %q", tag)
 		}
 	}
 }

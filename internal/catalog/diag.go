@@ -119,6 +119,15 @@ func (r *report) warnf(at Pos, hint, format string, args ...any) {
 // suggest returns a "did you mean …?" hint for name among candidates, or
 // "" when nothing is close enough to be a plausible typo.
 func suggest(name string, candidates []string) string {
+	best := closest(name, candidates)
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf("did you mean %q?", best)
+}
+
+// closest returns the candidate that name is a plausible typo of, or "".
+func closest(name string, candidates []string) string {
 	best, bestD := "", 1<<30
 	for _, c := range candidates {
 		d := levenshtein(strings.ToLower(name), strings.ToLower(c))
@@ -128,11 +137,11 @@ func suggest(name string, candidates []string) string {
 	}
 	// A typo changes a few characters; beyond a third of the word it is a
 	// different word and a suggestion would only confuse.
-	limit := max(1, len(name)/3)
+	limit := max(1, len([]rune(name))/3)
 	if best == "" || bestD > limit {
 		return ""
 	}
-	return fmt.Sprintf("did you mean %q?", best)
+	return best
 }
 
 // suggestOrList returns a did-you-mean hint, or the list of valid names
@@ -149,8 +158,11 @@ func suggestOrList(name string, candidates []string, what string) string {
 	return fmt.Sprintf("%s: %s", what, strings.Join(c, ", "))
 }
 
+// levenshtein is the edit distance between a and b, counting a swap of two
+// neighbouring letters (emial, email) as one edit: the commonest typo.
 func levenshtein(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
+	prev2 := make([]int, len(rb)+1)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)
 	for j := range prev {
@@ -164,8 +176,11 @@ func levenshtein(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(rb)]
 }

@@ -5,6 +5,7 @@
 package catalog
 
 import (
+	"bytes"
 	"embed"
 	"errors"
 	"fmt"
@@ -75,7 +76,7 @@ func Load(dir string, opts *Options) (*Catalog, Diagnostics) {
 		if _, err2 := os.Stat(filepath.Join(dir, "seam.yml")); err2 == nil {
 			projectFile = filepath.Join(dir, "seam.yml")
 		} else {
-			r.errorf(Pos{File: rel(dir, projectFile)}, "run `seam init "+dir+"` to create a project, or pass the project folder", "no seam.yaml: %s is not a Seam project", dir)
+			r.errorf(Pos{File: rel(dir, projectFile)}, "run `seam init "+dir+"` to create a project, or pass the project folder", "%s is not a Seam project: it has no seam.yaml", dir)
 			return c, finish(r)
 		}
 	}
@@ -150,52 +151,131 @@ func decodeFile(r *report, env Lookup, dir, path string, v any) bool {
 
 func decodeBytes(r *report, env Lookup, name string, b []byte, v any) bool {
 	var doc yaml.Node
-	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec := yaml.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			r.errorf(Pos{File: name}, "see seam init for an example", "the file is empty")
+			r.errorf(Pos{File: name}, "write its content (`seam init` writes an example project), or delete the file", "the file is empty")
 			return false
 		}
-		syntaxError(r, name, err)
+		syntaxError(r, name, b, err)
 		return false
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		r.errorf(Pos{File: name, Line: extra.Line, Col: extra.Column}, "put each system, model and flow in a file of its own", "a catalog file holds one document; this is a second one")
 	}
+	if msg, at := checkAliases(&doc); msg != "" {
+		r.errorf(Pos{File: name, Line: at.Line, Col: at.Column}, "write the values out instead of repeating them with *aliases", "%s", msg)
+		return false
+	}
 	root := resolve(&doc)
-	if root == nil {
-		r.errorf(Pos{File: name}, "", "the file is empty")
+	if root == nil || isNull(root) {
+		r.errorf(Pos{File: name}, "write its content (`seam init` writes an example project), or delete the file", "the file is empty")
 		return false
 	}
 	if root.Kind != yaml.MappingNode {
 		r.errorf(Pos{File: name, Line: root.Line, Col: root.Column}, "", "expected a mapping (key: value) at the top of the file, got %s", kindName(root))
 		return false
 	}
-	d := &decoder{file: name, r: r, env: env}
+	d := &decoder{file: name, r: r, env: env, src: b}
 	d.decode(root, reflect.ValueOf(v).Elem())
 	return true
 }
 
-func syntaxError(r *report, name string, err error) {
+// maxExpanded bounds how many nodes a file may stand for once its aliases
+// are followed. A catalog file is small; a "billion laughs" file of nested
+// aliases would otherwise make the decoder walk (and build) billions of
+// values from a few lines.
+const maxExpanded = 100_000
+
+// checkAliases reports an alias that refers to the value containing it
+// (the decoder would never finish) or aliases that expand to more than
+// maxExpanded nodes beyond what is written, with the node to blame; "" when
+// the file is fine.
+func checkAliases(doc *yaml.Node) (string, *yaml.Node) {
+	const inProgress = -1
+	size := map[*yaml.Node]int{}
+	written := 0
+	var walk func(n *yaml.Node) (int, string, *yaml.Node)
+	walk = func(n *yaml.Node) (int, string, *yaml.Node) {
+		if s, ok := size[n]; ok {
+			return s, "", nil
+		}
+		size[n] = inProgress
+		written++
+		total := 1
+		if n.Kind == yaml.AliasNode && n.Alias != nil {
+			if size[n.Alias] == inProgress {
+				return 0, fmt.Sprintf("the alias *%s is inside the value it refers to", n.Value), n
+			}
+			s, msg, at := walk(n.Alias)
+			if msg != "" {
+				return 0, msg, at
+			}
+			total += s
+		}
+		for _, c := range n.Content {
+			s, msg, at := walk(c)
+			if msg != "" {
+				return 0, msg, at
+			}
+			total += s
+			if total > maxExpanded+written {
+				return 0, fmt.Sprintf("the aliases in this value expand to more than %d values", maxExpanded), n
+			}
+		}
+		size[n] = total
+		return total, "", nil
+	}
+	_, msg, at := walk(doc)
+	return msg, at
+}
+
+func syntaxError(r *report, name string, src []byte, err error) {
 	msg := err.Error()
-	line := 0
+	line, col := 0, 0
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = m[2]
+		col = 1
 	}
 	hint := "check indentation (spaces only, no tabs) and quote values that contain \": \" or start with a quote"
-	if strings.Contains(msg, "tab") {
+	// The YAML parser often says only "found character that cannot start
+	// any token" for a tab: find it, since it is the commonest cause.
+	l := sourceLine(src, line)
+	indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
+	if i := strings.IndexByte(indent, '\t'); i >= 0 {
+		hint = "YAML does not allow tabs for indentation; use spaces"
+		col = i + 1
+	} else if strings.Contains(msg, "tab") {
 		hint = "YAML does not allow tabs for indentation; use spaces"
 	}
-	r.errorf(Pos{File: name, Line: line, Col: 1}, hint, "YAML syntax error: %s", msg)
+	r.errorf(Pos{File: name, Line: line, Col: col}, hint, "YAML syntax error: %s", msg)
+}
+
+// sourceLine returns the 1-based line of src, or "".
+func sourceLine(src []byte, line int) string {
+	if line < 1 {
+		return ""
+	}
+	for i := 1; i < line; i++ {
+		nl := bytes.IndexByte(src, '\n')
+		if nl < 0 {
+			return ""
+		}
+		src = src[nl+1:]
+	}
+	if nl := bytes.IndexByte(src, '\n'); nl >= 0 {
+		src = src[:nl]
+	}
+	return string(src)
 }
 
 func (c *Catalog) loadBuiltins(r *report) {
 	entries, _ := builtinFS.ReadDir("builtin")
 	for _, e := range entries {
 		b, _ := builtinFS.ReadFile("builtin/" + e.Name())
-		dec := yaml.NewDecoder(strings.NewReader(string(b)))
+		dec := yaml.NewDecoder(bytes.NewReader(b))
 		for {
 			var doc yaml.Node
 			if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
@@ -224,7 +304,7 @@ func (c *Catalog) addSystem(r *report, s *System) {
 		return // reported by the decoder
 	}
 	if prev, ok := c.Systems[s.Name]; ok {
-		r.errorf(s.At, "rename one of them", "system %q is already declared in %s", s.Name, prev.At)
+		r.errorf(keyAt(s.Keys, "system", s.At), "rename one of them", "system %q is already declared in %s", s.Name, prev.At)
 		return
 	}
 	c.Systems[s.Name] = s
@@ -236,11 +316,11 @@ func (c *Catalog) addModel(r *report, m *Model) {
 	}
 	if prev, ok := c.Models[m.Name]; ok {
 		if prev.Builtin && m.Extends != m.Name {
-			r.errorf(m.At, fmt.Sprintf("write `extends: %s` to add fields to the built-in model, or choose another name", m.Name), "model %q is built in", m.Name)
+			r.errorf(keyAt(m.Keys, "model", m.At), fmt.Sprintf("write `extends: %s` to add fields to the built-in model, or choose another name", m.Name), "model %q is built in", m.Name)
 			return
 		}
 		if !prev.Builtin {
-			r.errorf(m.At, "rename one of them", "model %q is already declared in %s", m.Name, prev.At)
+			r.errorf(keyAt(m.Keys, "model", m.At), "rename one of them", "model %q is already declared in %s", m.Name, prev.At)
 			return
 		}
 		// Extending the built-in model of the same name: merge now, while
@@ -255,7 +335,7 @@ func (c *Catalog) addFlow(r *report, f *Flow) {
 		return // reported by the decoder
 	}
 	if prev, ok := c.Flows[f.Name]; ok {
-		r.errorf(f.At, "rename one of them", "flow %q is already declared in %s", f.Name, prev.At)
+		r.errorf(keyAt(f.Keys, "flow", f.At), "rename one of them", "flow %q is already declared in %s", f.Name, prev.At)
 		return
 	}
 	c.Flows[f.Name] = f

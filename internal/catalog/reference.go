@@ -50,6 +50,8 @@ func typeLabel(t reflect.Type) string {
 		return "rate"
 	case reflect.TypeOf(Schedule{}):
 		return "schedule"
+	case reflect.TypeOf(Tolerance{}):
+		return "amount or percentage"
 	}
 	switch t.Kind() {
 	case reflect.Pointer:

@@ -2,7 +2,10 @@ package catalog
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -32,7 +35,7 @@ func ParseSchedule(s string) (Schedule, error) {
 		return sc, fmt.Errorf("%q is not a schedule", s)
 	}
 	if len(f) == 3 {
-		loc, err := time.LoadLocation(f[2])
+		loc, err := loadLocation(f[2])
 		if err != nil {
 			return sc, fmt.Errorf("unknown time zone %q", f[2])
 		}
@@ -44,12 +47,12 @@ func ParseSchedule(s string) (Schedule, error) {
 			sc.Days[i] = true
 		}
 	} else {
-		for part := range strings.SplitSeq(days, ",") {
-			a, b, isRange := strings.Cut(part, "-")
+		for part := range strings.SplitSeq(f[0], ",") {
+			a, b, isRange := strings.Cut(strings.ToLower(part), "-")
 			da, ok1 := weekdays[a]
 			db, ok2 := weekdays[b]
 			if !ok1 || (isRange && !ok2) {
-				return sc, fmt.Errorf("%q is not a day or a range of days", part)
+				return sc, fmt.Errorf("%q is not a day or a range of days (Mon, Tue, Wed, Thu, Fri, Sat, Sun)", part)
 			}
 			if !isRange {
 				db = da
@@ -72,12 +75,36 @@ func ParseSchedule(s string) (Schedule, error) {
 	return sc, nil
 }
 
+// locations caches time.LoadLocation, which reads the zone database on
+// every call: a catalog names the same few zones in every flow.
+var locations sync.Map // name → *time.Location
+
+func loadLocation(name string) (*time.Location, error) {
+	if l, ok := locations.Load(name); ok {
+		return l.(*time.Location), nil
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(name, l)
+	return l, nil
+}
+
+var clockRe = regexp.MustCompile(`^(\d{1,2}):(\d{2})$`)
+
 func clock(s string) (int, error) {
-	var h, m int
-	if _, err := fmt.Sscanf(s, "%d:%d", &h, &m); err != nil || h < 0 || h > 24 || m < 0 || m > 59 || (h == 24 && m != 0) {
+	// Strictly H:MM or HH:MM: "20:00pm" or "8" must not pass for a time.
+	m := clockRe.FindStringSubmatch(s)
+	if m == nil {
 		return 0, fmt.Errorf("bad time %q", s)
 	}
-	return h*60 + m, nil
+	h, _ := strconv.Atoi(m[1])
+	mi, _ := strconv.Atoi(m[2])
+	if h > 24 || mi > 59 || (h == 24 && mi != 0) {
+		return 0, fmt.Errorf("bad time %q", s)
+	}
+	return h*60 + mi, nil
 }
 
 // Contains reports whether t falls inside the window.

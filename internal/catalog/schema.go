@@ -66,6 +66,8 @@ func schemaOf(t reflect.Type, seen map[reflect.Type]bool) obj {
 		return obj{"type": "string", "pattern": `^\d+(\.\d+)?/(s|m|h)$`, "examples": []string{"50/s"}}
 	case reflect.TypeOf(Schedule{}):
 		return obj{"type": "string", "examples": []string{"Mon-Fri 08:00-20:00 Europe/Prague"}}
+	case reflect.TypeOf(Tolerance{}):
+		return obj{"type": []string{"string", "number"}, "pattern": `^\d+(\.\d+)?%?$`, "examples": []string{"0", "2.50", "1%"}}
 	}
 	switch t.Kind() {
 	case reflect.Pointer:

@@ -50,6 +50,10 @@ type Owner struct {
 // ProjectAlerts declares the alert channels.
 type ProjectAlerts struct {
 	Channels map[string]*Channel `yaml:"channels" doc:"Alert channels by name."`
+	Remind   Duration            `yaml:"remind" doc:"How often an incident that lasts is notified again (default 1h; 0 turns reminders off)."`
+	// DashboardURL makes the links in alerts absolute: a chat message or an
+	// e-mail is read far from the server.
+	DashboardURL Text `yaml:"dashboard_url" doc:"Base URL of the dashboard as people open it, for the links in alerts, e.g. https://seam.acme.example (default http:// and the listen address)."`
 }
 
 // Channel is one way to notify people.
@@ -194,6 +198,7 @@ type Flow struct {
 	Links       FieldMap                  `yaml:"links" doc:"Other business keys this record refers to, by name: e.g. order: in.order_ref on an invoice. Recorded as cross-references so that seam trace follows a chain across flows."`
 	Routes      []*Route                  `yaml:"routes" doc:"Where the canonical record goes, each with its own mapping and delivery policy." required:"true"`
 	Alerts      []*Alert                  `yaml:"alerts" doc:"Alert rules; notifications go to the owner's channels."`
+	Reconcile   []*Reconcile              `yaml:"reconcile" doc:"Reconciliation checks: a count or a sum over a window that must agree between two systems, or between a system and the ledger. A mismatch is an incident, notified like an alert."`
 	Tests       []*Test                   `yaml:"tests" doc:"Test cases run by seam test."`
 	At          Pos
 	// Keys is where each key's value was written, for diagnostics.

@@ -57,7 +57,6 @@ func ParseDuration(s string) (time.Duration, error) {
 }
 
 func (x *Duration) decodeNode(d *decoder, n *yaml.Node) {
-	x.At = d.pos(n)
 	s, ok := d.scalar(n, "a duration such as 30s, 15m, 2h or 90d")
 	if !ok {
 		return
@@ -67,7 +66,10 @@ func (x *Duration) decodeNode(d *decoder, n *yaml.Node) {
 		d.errorf(n, "use a number and a unit: ms, s, m, h, d, w or y (e.g. 30s, 15m, 2h, 90d)", "%v", err)
 		return
 	}
-	x.D = v
+	// At is set only for a valid duration: one that was reported here is
+	// not "set" for the checks that follow (timeout 1 sec is not also
+	// "timeout must be positive").
+	x.D, x.At = v, d.pos(n)
 }
 
 // Set reports whether the duration was written in the catalog.
@@ -196,7 +198,8 @@ func checkRefs(d *decoder, n *yaml.Node, s string) {
 			d.errorf(n, "write ${NAME} with letters, digits and underscores", "%q is not a valid environment variable reference", m[0])
 			continue
 		}
-		if _, ok := d.env(name); !ok && !hasDef {
+		// Empty counts as unset, as in resolveRef: run time would refuse it.
+		if v, ok := d.env(name); (!ok || v == "") && !hasDef {
 			d.r.warnf(d.pos(n), fmt.Sprintf("export %s=… before `seam run`; it is an error at run time", name), "environment variable %s is not set", name)
 		}
 	}
@@ -288,14 +291,18 @@ func (x Text) Value(env Lookup) (string, error) {
 // Expr is one expression of the mapping language, with where it was
 // written so that a compile error points into the file.
 type Expr struct {
-	Src   string
-	At    Pos
-	style yaml.Style
+	Src    string
+	At     Pos
+	style  yaml.Style
+	indent int // of the text of a block scalar (| or >), in the file
 }
 
 func (x *Expr) decodeNode(d *decoder, n *yaml.Node) {
 	x.At = d.pos(n)
 	x.style = n.Style
+	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		x.indent = d.lineIndent(n.Line + 1)
+	}
 	if n.Kind != yaml.ScalarNode {
 		d.errorf(n, `write one expression, e.g. lower(trim(in.email)); quote it if it contains ": " or starts with a quote`,
 			"expected an expression, got %s", kindName(n))
@@ -320,7 +327,7 @@ func (x Expr) PosAt(line, col int) Pos {
 		// The text starts on the line after the | or > indicator; its
 		// indentation is not part of the value.
 		p.Line += line
-		p.Col = p.Col + col - 1
+		p.Col = x.indent + col
 	case yaml.SingleQuotedStyle, yaml.DoubleQuotedStyle:
 		p.Line += line - 1
 		if line == 1 {

@@ -173,7 +173,7 @@ func printJourney(w io.Writer, d *ops.MessageDetail) {
 			fmt.Fprintf(w, ", next attempt %s", ago(dl.NextAt))
 		}
 		fmt.Fprintf(w, " · Idempotency-Key %s\n", dl.IdempotencyKey)
-		for _, at := range dl.Attempts {
+		for _, at := range dl.AttemptLog {
 			status := "no answer"
 			if at.Status != 0 {
 				status = strconv.Itoa(at.Status)
@@ -218,7 +218,7 @@ seam replay (try --dry-run first).`,
 				}
 				fmt.Fprintf(out, "delivery %d · %s → %s · key %s · %s after %d attempts\n", d.ID, d.Flow, d.Route, d.Key, d.State, d.Attempts)
 				fmt.Fprintf(out, "  Idempotency-Key: %s\n  payload: %s\n", d.IdempotencyKey, d.Payload)
-				for _, at := range d.Attempts {
+				for _, at := range d.AttemptLog {
 					fmt.Fprintf(out, "  #%d %s  status %d in %s  %s\n", at.Number, ago(at.StartedAt), at.Status, at.Duration.Round(time.Millisecond), at.Error)
 					if len(at.Response) > 0 {
 						fmt.Fprintf(out, "     answer: %s\n", shortText(string(at.Response), 200))

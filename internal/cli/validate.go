@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -27,7 +26,7 @@ Exit status: 0 when the catalog is valid (warnings allowed unless --strict),
 		Args: args(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			dir := dirArg(a)
-			c, diags := catalog.Load(dir, &catalog.Options{Env: os.LookupEnv})
+			c, diags := catalog.Load(dir, &catalog.Options{Env: m.lookupEnv})
 			failed := diags.Errors() > 0 || (strict && diags.Warnings() > 0)
 			out := cmd.OutOrStdout()
 			if asJSON {
@@ -73,6 +72,14 @@ Exit status: 0 when the catalog is valid (warnings allowed unless --strict),
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	cmd.Flags().BoolVar(&strict, "strict", false, "fail on warnings too")
 	return cmd
+}
+
+// lookupEnv resolves ${…} references through m.Getenv, so that a Main
+// with its own environment (a test's) validates against that one. An
+// empty variable counts as unset, as it does at run time.
+func (m *Main) lookupEnv(name string) (string, bool) {
+	v := m.Getenv(name)
+	return v, v != ""
 }
 
 func counts(c *catalog.Catalog) map[string]int {

@@ -38,8 +38,9 @@ type MessageDetail struct {
 // DeliveryDetail is a delivery with its attempts and payload.
 type DeliveryDetail struct {
 	*seam.Delivery
-	Payload  json.RawMessage `json:"payload,omitempty"`
-	Attempts []*seam.Attempt `json:"attempt_log"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+	// AttemptLog is every attempt; Delivery.Attempts is their count.
+	AttemptLog []*seam.Attempt `json:"attempt_log"`
 }
 
 // Message returns one message with its deliveries and their attempts.
@@ -95,7 +96,7 @@ func (s *Service) detail(ctx context.Context, d *seam.Delivery) (*DeliveryDetail
 			return nil, err
 		}
 	}
-	dd := &DeliveryDetail{Delivery: d, Attempts: atts}
+	dd := &DeliveryDetail{Delivery: d, AttemptLog: atts}
 	if json.Valid(payload) {
 		dd.Payload = payload
 	}
