@@ -323,3 +323,19 @@ func FuzzCompile(f *testing.F) {
 		_, _ = p.Eval(&Env{In: input})
 	})
 }
+
+func TestOutboundFieldHidesFunctionOfTheSameName(t *testing.T) {
+	t.Parallel()
+	sc := &Scope{Fields: []string{"email", "currency", "id"}}
+	p, err := Compile(`email != "" && currency == "CZK"`, sc)
+	require.NoError(t, err)
+	v, err := p.Eval(&Env{Record: map[string]any{"email": "a@b.cz", "currency": "CZK"}})
+	require.NoError(t, err)
+	require.Equal(t, true, v)
+
+	m, errs := NewMapping([]Field{{Target: "to", Expr: "email"}}, sc)
+	require.Empty(t, errs)
+	out, reasons := m.Apply(&Env{Record: map[string]any{"email": "a@b.cz"}})
+	require.Empty(t, reasons)
+	require.Equal(t, "a@b.cz", out["to"])
+}

@@ -130,7 +130,18 @@ func newCompiler(sc *Scope) *compiler {
 		sc = &Scope{}
 	}
 	c := &compiler{sc: sc}
-	specs := append(library(sc), opFuncs()...)
+	var specs []funcSpec
+	for _, s := range append(library(sc), opFuncs()...) {
+		// In an outbound scope the record's fields are the vocabulary: a
+		// field called email or currency must mean the field, not the
+		// function of the same name (which an outbound mapping has no use
+		// for: the value was normalised on the way in).
+		if !sc.Inbound && slices.Contains(sc.Fields, s.name) {
+			c.opts = append(c.opts, expr.DisableBuiltin(s.name))
+			continue
+		}
+		specs = append(specs, s)
+	}
 	for _, s := range specs {
 		// Our functions replace expr's builtins of the same name (date,
 		// trim, round…); disabling them keeps the parser from treating the
