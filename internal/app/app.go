@@ -92,7 +92,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if dsn == "" {
 		dsn = "sqlite:./seam.db"
 	}
-	st, err := openStore(ctx, dsn, opts.Dir, opts.Logger)
+	st, err := OpenStore(ctx, dsn, opts.Dir, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +264,10 @@ func (a *App) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func openStore(ctx context.Context, dsn, dir string, log *slog.Logger) (store.Store, error) {
+// OpenStore opens the ledger a DSN names (sqlite:PATH, relative to dir;
+// postgres://…), for `seam run` and for the commands that read a ledger
+// directly (audit, docs).
+func OpenStore(ctx context.Context, dsn, dir string, log *slog.Logger) (store.Store, error) {
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):
 		path := strings.TrimPrefix(dsn, "sqlite:")

@@ -146,6 +146,11 @@ durably with retries, and shows where every record went.`,
 		m.quarantineCmd(),
 		m.traceCmd(),
 		m.demoCmd(),
+		m.mapCmd(),
+		m.docsCmd(),
+		m.impactCmd(),
+		m.planCmd(),
+		m.auditCmd(),
 	)
 	return root
 }
