@@ -20,12 +20,14 @@ import (
 	"time"
 
 	"github.com/seamhq/seam"
+	"github.com/seamhq/seam/internal/alert"
 	"github.com/seamhq/seam/internal/catalog"
 	"github.com/seamhq/seam/internal/engine"
 	"github.com/seamhq/seam/internal/httpapi"
 	"github.com/seamhq/seam/internal/metrics"
 	"github.com/seamhq/seam/internal/ops"
 	"github.com/seamhq/seam/internal/store"
+	"github.com/seamhq/seam/internal/store/postgres"
 	"github.com/seamhq/seam/internal/store/sqlite"
 )
 
@@ -41,6 +43,17 @@ type Options struct {
 	Node   string
 	// PollInterval of the engine (tests shorten it).
 	PollInterval time.Duration
+	// Lease is how long a delivery claimed by this node stays its own; a
+	// node that dies has its deliveries taken over by the others once it
+	// ends (default: the engine's, 2m; env SEAM_LEASE).
+	Lease time.Duration
+	// LeaderLease is how long the leadership of the once-per-cluster work
+	// lasts without renewal, on a store several nodes share: a dead
+	// leader is replaced within it (default 30s; env SEAM_LEADER_LEASE).
+	LeaderLease time.Duration
+	// MaintenanceInterval is how often the leader applies the retention
+	// (default 1h; env SEAM_MAINTENANCE_INTERVAL).
+	MaintenanceInterval time.Duration
 	// LogRecords and LogPersonal: see engine.Options.
 	LogRecords, LogPersonal bool
 }
@@ -52,6 +65,7 @@ type App struct {
 	store   store.Store
 	engine  *engine.Engine
 	metrics *metrics.Metrics
+	alerts  *alert.Evaluator // nil when the store keeps no incidents
 	server  *http.Server
 	ln      net.Listener
 	mu      sync.Mutex // serialises reloads
@@ -79,6 +93,9 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &App{opts: opts, log: opts.Logger, errc: make(chan error, 1)}
+	if err := a.durations(); err != nil {
+		return nil, err
+	}
 	c, err := a.load()
 	if err != nil {
 		return nil, err
@@ -99,12 +116,17 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.store = st
 	// A single-node store has no other node whose leases could be live:
 	// deliveries leased by a previous process of ours are due again now.
-	if err := st.DeliveryReleaseLeases(ctx, ""); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("release leases of the previous run: %w", err)
+	// On a shared store (one that elects a leader) the other nodes' leases
+	// are live; a dead node's expire and are taken over.
+	if _, shared := st.(store.Leaser); !shared {
+		if err := st.DeliveryReleaseLeases(ctx, ""); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("release leases of the previous run: %w", err)
+		}
 	}
 	a.metrics = metrics.New(st, opts.Logger)
-	e, err := engine.New(c, st, engine.Options{Node: opts.Node, Env: opts.Env, Logger: opts.Logger, PollInterval: opts.PollInterval, Observer: a.metrics,
+	observed := &observers{a.metrics} // the alert evaluator joins below, before the engine starts
+	e, err := engine.New(c, st, engine.Options{Node: opts.Node, Env: opts.Env, Logger: opts.Logger, PollInterval: opts.PollInterval, Lease: a.opts.Lease, Observer: observed,
 		LogRecords: opts.LogRecords, LogPersonal: opts.LogPersonal})
 	if err != nil {
 		st.Close()
@@ -137,6 +159,22 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, fmt.Errorf("listen on %s: %w", listen, err)
 	}
 	a.ln = ln
+	if incidents, ok := st.(alert.Store); ok {
+		ev, err := alert.New(alert.Options{Store: incidents, Catalog: e.Catalog, Env: opts.Env, Node: e.Node(),
+			Logger: opts.Logger, DashboardURL: "http://" + ln.Addr().String()})
+		if err == nil {
+			err = a.metrics.Register(ev.Collectors()...)
+		}
+		if err != nil {
+			ln.Close()
+			st.Close()
+			return nil, err
+		}
+		*observed = append(*observed, ev)
+		a.alerts, srv.Alerts = ev, incidents
+	} else {
+		opts.Logger.Warn("this store keeps no alert incidents: alert rules and reconciliation checks are not evaluated")
+	}
 	a.server = &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -184,24 +222,10 @@ func (a *App) Start(ctx context.Context) error {
 	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel, a.done = cancel, make(chan struct{})
 	go a.maintain(mctx)
-	return nil
-}
-
-// maintain prunes the ledger to the catalog's retention, hourly, so it
-// never grows without bound.
-func (a *App) maintain(ctx context.Context) {
-	defer close(a.done)
-	t := time.NewTimer(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		a.prune(ctx)
-		t.Reset(pruneEvery)
+	if a.alerts != nil {
+		a.alerts.Start(ctx)
 	}
+	return nil
 }
 
 func (a *App) prune(ctx context.Context) {
@@ -258,6 +282,9 @@ func (a *App) Stop(ctx context.Context) error {
 		a.cancel()
 		<-a.done
 	}
+	if a.alerts != nil {
+		a.alerts.Stop(ctx)
+	}
 	errs := []error{a.server.Shutdown(sctx)}
 	errs = append(errs, a.engine.Stop(ctx))
 	errs = append(errs, a.store.Close())
@@ -282,7 +309,11 @@ func OpenStore(ctx context.Context, dsn, dir string, log *slog.Logger) (store.St
 		}
 		return st, nil
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return nil, seam.Errorf(seam.EINVALID, "the PostgreSQL store is not built yet").WithHint("use sqlite:./seam.db for now")
+		st, err := postgres.Open(ctx, dsn, postgres.Options{Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("open ledger %s: %w", RedactDSN(dsn), err)
+		}
+		return st, nil
 	}
 	return nil, seam.Errorf(seam.EINVALID, "unknown store %q", dsn).WithHint("use sqlite:./seam.db or postgres://…")
 }

@@ -33,6 +33,7 @@ type Reconcile struct {
 // ReconcileSide is where one of the two numbers comes from; exactly one of
 // its sources is set.
 type ReconcileSide struct {
+	Name   string      `yaml:"name" doc:"What to call this side in messages, e.g. ERP (default: ledger, the system, or the database)."`
 	Ledger *LedgerSide `yaml:"ledger" doc:"Count (or sum) what Seam's ledger holds for a flow."`
 	HTTP   *HTTPSide   `yaml:"http" doc:"Ask a system's HTTP API for the number."`
 	SQL    *SQLSide    `yaml:"sql" doc:"Run a query on a database (PostgreSQL, MySQL/MariaDB or SQLite)."`

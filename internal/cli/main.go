@@ -151,6 +151,9 @@ durably with retries, and shows where every record went.`,
 		m.impactCmd(),
 		m.planCmd(),
 		m.auditCmd(),
+		m.alertsCmd(),
+		m.reconcileCmd(),
+		m.storeCmd(),
 	)
 	return root
 }

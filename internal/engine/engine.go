@@ -91,6 +91,11 @@ type Engine struct {
 	ctx     context.Context // lifecycle context, cancelled by Stop
 	cancel  context.CancelFunc
 	poller  sync.WaitGroup
+
+	// completions bounds the attempt outcomes being written; completing
+	// lets Stop wait for them before it releases this node's leases.
+	completions chan struct{}
+	completing  sync.WaitGroup
 }
 
 // New builds an engine for catalog c over store s. It validates that every
@@ -122,7 +127,7 @@ func New(c *catalog.Catalog, s store.Store, opts Options) (*Engine, error) {
 	if opts.TracerProvider == nil {
 		opts.TracerProvider = otel.GetTracerProvider()
 	}
-	e := &Engine{store: s, opts: opts, log: opts.Logger.With("node", opts.Node),
+	e := &Engine{store: s, opts: opts, log: opts.Logger.With("node", opts.Node), completions: make(chan struct{}, maxPendingCompletions),
 		tracer: opts.TracerProvider.Tracer("github.com/seamhq/seam/internal/engine")}
 	g, err := e.build(c)
 	if err != nil {
@@ -173,7 +178,9 @@ func (e *Engine) Reload(c *catalog.Catalog) error {
 		g.start(e.ctx)
 	}
 	old := e.graph.Swap(g)
-	old.drain()
+	for _, d := range old.drain() {
+		e.dispatch(d)
+	}
 	e.log.Info("catalog reloaded", "flows", len(g.flows))
 	return nil
 }
@@ -195,7 +202,9 @@ func (e *Engine) Stop(ctx context.Context) error {
 	e.cancel()
 	e.poller.Wait()
 	done := make(chan struct{})
-	go func() { g.drain(); close(done) }()
+	// What the workers had queued stays leased to this node and is
+	// released below with the rest of its leases.
+	go func() { g.drain(); e.completing.Wait(); close(done) }()
 	grace, cancel := context.WithTimeout(ctx, e.opts.ShutdownGrace)
 	defer cancel()
 	select {
@@ -217,11 +226,19 @@ func (e *Engine) poll() {
 	defer e.poller.Done()
 	t := time.NewTicker(e.opts.PollInterval)
 	defer t.Stop()
+	// A store that can tell when deliveries became due elsewhere (another
+	// node's intake, a replay, leases given back) wakes the poller at
+	// once; the ticker stays as the fallback. Nil blocks forever.
+	var wake <-chan struct{}
+	if n, ok := e.store.(store.Notifier); ok {
+		wake = n.DeliveryWakeups()
+	}
 	for {
 		select {
 		case <-e.ctx.Done():
 			return
 		case <-t.C:
+		case <-wake:
 		}
 		for {
 			g := e.graph.Load()
@@ -241,6 +258,9 @@ func (e *Engine) poll() {
 
 const claimBatch = 256
 
+// maxPendingCompletions bounds attempt outcomes not yet committed.
+const maxPendingCompletions = 4096
+
 func (e *Engine) claimOnce(g *graph) (int, error) {
 	free := g.freeSlots()
 	if free == 0 {
@@ -253,7 +273,7 @@ func (e *Engine) claimOnce(g *graph) (int, error) {
 		return 0, err
 	}
 	for _, d := range ds {
-		g.dispatch(d)
+		e.dispatch(d)
 	}
 	return len(ds), nil
 }

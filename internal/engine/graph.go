@@ -66,6 +66,10 @@ type route struct {
 	queue    chan *seam.Delivery
 	quit     chan struct{}
 	wg       sync.WaitGroup
+	// mu guards closed: once drain has closed the route, nothing more may
+	// enter its queue, or it would wait there with nobody to send it.
+	mu     sync.RWMutex
+	closed bool
 }
 
 func routeID(flow, route string) string { return flow + "/" + route }
@@ -232,43 +236,70 @@ func (g *graph) start(ctx context.Context) {
 	}
 }
 
-// drain stops the graph's workers after their current attempt and hands
-// what they had queued to the graph now running (after a reload), or
-// leaves it leased to be released (on stop).
-func (g *graph) drain() {
+// drain stops the graph's workers after their current attempt and returns
+// what they still had queued, for the caller to hand on (after a reload)
+// or give back (on stop).
+func (g *graph) drain() []*seam.Delivery {
 	for _, rt := range g.routes {
 		close(rt.quit)
+		rt.mu.Lock()
+		rt.closed = true
+		rt.mu.Unlock()
 	}
+	var left []*seam.Delivery
 	for _, rt := range g.routes {
 		rt.wg.Wait()
-		next := g.e.graph.Load()
-		for {
-			select {
-			case d := <-rt.queue:
-				if next != g && !next.closing.Load() {
-					next.dispatch(d)
-				}
-				continue
-			default:
-			}
-			break
+		for len(rt.queue) > 0 {
+			left = append(left, <-rt.queue)
 		}
 		rt.dest.Close()
 	}
+	return left
 }
 
-// dispatch queues a claimed delivery for its route's workers. When the
-// queue is full the delivery stays leased and the poller takes it again
-// after the lease, so nothing is lost; the queue bound keeps memory bounded.
-func (g *graph) dispatch(d *seam.Delivery) {
+// offer queues a claimed delivery for its route's workers; false when the
+// route is gone, closed by a reload, or its queue is full.
+func (g *graph) offer(d *seam.Delivery) bool {
 	rt, ok := g.routes[routeID(d.Flow, d.Route)]
 	if !ok {
-		g.e.log.Warn("delivery for a route that is not in the catalog; it waits until the route is back", "flow", d.Flow, "route", d.Route, "delivery_id", d.ID)
-		return
+		return false
+	}
+	rt.mu.RLock()
+	defer rt.mu.RUnlock()
+	if rt.closed {
+		return false
 	}
 	select {
 	case rt.queue <- d:
+		return true
 	default:
+		return false
+	}
+}
+
+// dispatch hands a delivery leased to this node to the running graph's
+// workers. When none can take it now (a burst beyond the queue, a reload
+// in between, a route no longer in the catalog) the lease is given back at
+// once, so the poller claims it again as soon as there is room: a leased
+// delivery never waits for its lease to expire.
+func (e *Engine) dispatch(d *seam.Delivery) {
+	g := e.graph.Load()
+	if !g.closing.Load() && g.offer(d) {
+		return
+	}
+	next := e.opts.Now()
+	if _, ok := g.routes[routeID(d.Flow, d.Route)]; !ok && !g.closing.Load() {
+		// Not in the running catalog: look again in a minute, not in a
+		// tight loop (the delivery is visible in the ledger meanwhile).
+		e.log.Warn("delivery for a route that is not in the catalog; it waits until the route is back", "flow", d.Flow, "route", d.Route, "delivery_id", d.ID)
+		next = next.Add(time.Minute)
+	}
+	e.traceparents.Delete(d.ID)
+	err := e.store.DeliveryPostpone(context.Background(), &store.PostponeParams{DeliveryID: d.ID, Node: e.opts.Node, NextAt: next, Now: e.opts.Now()})
+	if err != nil {
+		// The lease then expires by itself and the delivery is claimed
+		// again; later, but never lost.
+		e.log.Error("give back a delivery no worker could take", "delivery_id", d.ID, "err", err)
 	}
 }
 
@@ -356,7 +387,26 @@ func (rt *route) deliver(ctx context.Context, d *seam.Delivery) {
 	rt.complete(ctx, d, p, err)
 }
 
+// complete records an attempt's outcome without holding the worker: the
+// write joins the ledger's next group commit while the worker already
+// sends the next delivery. Waiting for it would bound a route to
+// workers ÷ commit latency deliveries per second. It is safe because the
+// outcome only records what already happened: if the process dies before
+// the commit, the delivery is still leased to it and goes out again, with
+// the same Idempotency-Key, as it would after any crash mid-attempt. The
+// number of outcomes in flight is bounded, so a slow disk slows delivery
+// down instead of growing memory.
 func (rt *route) complete(ctx context.Context, d *seam.Delivery, p *store.CompleteParams, cause error) {
+	e := rt.e
+	e.completions <- struct{}{}
+	e.completing.Add(1)
+	go func() {
+		defer func() { <-e.completions; e.completing.Done() }()
+		rt.record(ctx, d, p, cause)
+	}()
+}
+
+func (rt *route) record(ctx context.Context, d *seam.Delivery, p *store.CompleteParams, cause error) {
 	e := rt.e
 	p.DeliveryID, p.Node, p.Lease, p.Now = d.ID, e.opts.Node, e.opts.Lease, e.opts.Now()
 	res, err := e.store.DeliveryComplete(context.WithoutCancel(ctx), p)
@@ -370,7 +420,7 @@ func (rt *route) complete(ctx context.Context, d *seam.Delivery, p *store.Comple
 		e.log.Warn("delivery dead-lettered", "flow", d.Flow, "route", d.Route, "key", d.Key, "delivery_id", d.ID, "err", cause)
 	}
 	for _, next := range res.Next {
-		rt.g.e.graph.Load().dispatch(next)
+		e.dispatch(next)
 	}
 }
 

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -94,7 +95,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, g *graph, fl *fl
 		// Malformed, but signed and within limits: keep it so the sender's
 		// bug can be seen and the record replayed once it is understood.
 		reason := seam.Reason{Stage: seam.StageDecode, Rule: "decode", Message: seam.ErrorMessage(err)}
-		qid := e.quarantine(r.Context(), msg, seam.StageDecode, []seam.Reason{reason}, "")
+		qid := e.quarantine(r.Context(), msg, seam.StageDecode, []seam.Reason{reason})
 		fail(problem.WithErrors(err, map[string]any{"quarantine_id": qid}))
 		return "refused_decode"
 	}
@@ -102,7 +103,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, g *graph, fl *fl
 	res := pipeline.Process(g.cat, fl.spec, input, e.xref(r.Context()))
 	msg.Key = res.Key
 	if !res.Accepted() {
-		qid := e.quarantine(r.Context(), msg, res.Stage, res.Reasons, e.dedupeKey(fl, r, res))
+		qid := e.quarantine(r.Context(), msg, res.Stage, res.Reasons)
 		list := make([]any, 0, len(res.Reasons)+1)
 		for _, rs := range res.Reasons {
 			list = append(list, rs)
@@ -121,6 +122,13 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, g *graph, fl *fl
 	p.Deliveries = res.Deliveries(now)
 	p.XRefs = res.Links
 	out, err := e.store.MessageIngest(r.Context(), p)
+	if err != nil && r.Context().Err() != nil {
+		// The sender hung up before the commit: nothing was acknowledged,
+		// and a sender that still wants it sends it again. Expected when a
+		// load generator stops; not an error worth an operator's time.
+		e.log.Debug("sender gave up before the record was stored", "flow", fl.spec.Name, "key", res.Key)
+		return "abandoned"
+	}
 	if err != nil {
 		e.log.Error("store record", "flow", fl.spec.Name, "key", res.Key, "err", err)
 		w.Header().Set("Retry-After", "1")
@@ -144,7 +152,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, g *graph, fl *fl
 		if msg.TraceID != "" {
 			e.traceparents.Store(d.ID, msg.TraceID)
 		}
-		g.dispatch(d)
+		e.dispatch(d)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
@@ -167,17 +175,27 @@ func (e *Engine) dedupeKey(fl *flow, r *http.Request, res *pipeline.Result) stri
 }
 
 // quarantine stores a refused record and returns its quarantine id; 0 when
-// even that failed
-// (the sender still gets the refusal, and the log has the storage error).
-func (e *Engine) quarantine(ctx context.Context, msg *seam.Message, stage seam.Stage, reasons []seam.Reason, dedupe string) int64 {
+// even that failed (the sender still gets the refusal, and the log has the
+// storage error). Senders that retry every non-2xx (many webhook senders
+// do, for hours) must not fill the quarantine with copies: the same body
+// under the same key, while its entry is still open, is that entry.
+func (e *Engine) quarantine(ctx context.Context, msg *seam.Message, stage seam.Stage, reasons []seam.Reason) int64 {
+	if msg.Key != "" {
+		open, err := e.store.QuarantineList(ctx, &store.QuarantineFilter{Flow: msg.Flow, Key: msg.Key, Status: seam.QuarantineOpen, Limit: 20})
+		if err == nil {
+			for _, q := range open {
+				if bytes.Equal(q.Body, msg.Body) {
+					return q.ID
+				}
+			}
+		}
+	}
 	msg.Status = seam.MessageQuarantined
 	q := &seam.Quarantined{
 		Flow: msg.Flow, Key: msg.Key, Stage: stage, Reasons: reasons, Status: seam.QuarantineOpen,
 		ReceivedAt: msg.ReceivedAt, ContentType: msg.ContentType, Body: msg.Body,
 	}
-	if _, err := e.store.MessageIngest(ctx, &store.IngestParams{
-		Message: msg, Quarantine: q, DedupeKey: dedupe, DedupeWindow: DefaultDedupe, Now: msg.ReceivedAt,
-	}); err != nil {
+	if _, err := e.store.MessageIngest(ctx, &store.IngestParams{Message: msg, Quarantine: q, Now: msg.ReceivedAt}); err != nil {
 		e.log.Error("store quarantined record", "flow", msg.Flow, "err", err)
 		return 0
 	}

@@ -46,6 +46,12 @@ type Operator interface {
 	Trace(ctx context.Context, key string) (*ops.Trace, error)
 }
 
+// Alerts lists alert incidents; the store implements it when it keeps
+// them (store.Incidents).
+type Alerts interface {
+	IncidentList(ctx context.Context, f *store.IncidentFilter) ([]*seam.Incident, error)
+}
+
 // Role is what a token may do.
 type Role string
 
@@ -68,14 +74,20 @@ type Server struct {
 	Intake Intake
 	Ledger Ledger
 	Ops    Operator
+	// Alerts serves /api/alerts; nil answers 503 (the store keeps no
+	// incidents).
+	Alerts Alerts
 	Tokens []Token
 	Reload func(ctx context.Context, actor string) error
 	Ready  func() error
 	// Metrics serves /metrics (Prometheus) without a token, like every
 	// exporter: it holds counts and flow names, no records.
 	Metrics http.Handler
-	Logger  *slog.Logger
-	mux     *http.ServeMux
+	// UI serves the dashboard (internal/ui) at every path that is neither
+	// the API nor a flow's intake; nil answers 404 there.
+	UI     http.Handler
+	Logger *slog.Logger
+	mux    *http.ServeMux
 }
 
 //go:embed openapi.json
@@ -132,6 +144,7 @@ func (s *Server) Handler() http.Handler {
 	api("POST /api/quarantine/{id}/discard", RoleOperator, s.quarantineDiscard)
 	api("POST /api/replay", RoleOperator, s.replay)
 	api("GET /api/audit", RoleViewer, s.audit)
+	api("GET /api/alerts", RoleViewer, s.alerts)
 	api("GET /api/trace/{key}", RoleViewer, func(w http.ResponseWriter, r *http.Request, _ string) error {
 		t, err := s.Ops.Trace(r.Context(), r.PathValue("key"))
 		if err != nil {
@@ -156,6 +169,10 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if s.Intake != nil && s.Intake.Handles(r.URL.Path) {
 			s.Intake.ServeHTTP(w, r)
+			return
+		}
+		if s.UI != nil {
+			s.UI.ServeHTTP(w, r)
 			return
 		}
 		problem.Write(w, r, seam.Errorf(seam.ENOTFOUND, "nothing at %s", r.URL.Path).

@@ -109,6 +109,17 @@ func (m *Metrics) Reloaded(ok bool, at time.Time) {
 	m.reloadAt.Set(float64(at.UnixNano()) / 1e9)
 }
 
+// Register adds other components' collectors (the alert evaluator's) to
+// /metrics, so that one registry serves everything the process counts.
+func (m *Metrics) Register(cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := m.reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Handler serves the exposition format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})

@@ -45,6 +45,18 @@ func (s *Service) QuarantineReplay(ctx context.Context, id int64, actor, reason 
 		}
 		return out, nil
 	}
+	// A copy of a record that was accepted since (the sender fixed it and
+	// sent it again) must not be delivered a second time.
+	if res.Key != "" {
+		done, err := s.Store.MessageList(ctx, &store.MessageFilter{Flow: q.Flow, Key: res.Key, Status: seam.MessageAccepted, Limit: 1})
+		if err != nil {
+			return nil, err
+		}
+		if len(done) > 0 {
+			return nil, seam.Errorf(seam.ECONFLICT, "key %s of flow %s was accepted since, as message %d; replaying this copy would deliver it twice", res.Key, q.Flow, done[0].ID).
+				WithHint(fmt.Sprintf("discard it: seam quarantine discard %d --reason \"accepted as message %d\"", id, done[0].ID))
+		}
+	}
 	now := s.Now()
 	c := s.Catalog()
 	msg := &seam.Message{

@@ -189,12 +189,25 @@ func scalarString(v any) string {
 // Deliveries turns an accepted result into one delivery per route, due at
 // now: skipped routes are recorded as skipped, so the ledger shows that the
 // route was considered. Every delivery carries the event's idempotency key.
+//
+// The idempotency key is "<source system>:<event>". When a flow sends one
+// event to the same system by two routes (a sales order and its customer,
+// say), each of those routes adds ":<route>": a destination that honours
+// the key must not take the second effect for a repeat of the first.
 func (r *Result) Deliveries(now time.Time) []*seam.Delivery {
+	perSystem := make(map[string]int, len(r.Routes))
+	for _, rr := range r.Routes {
+		perSystem[rr.To]++
+	}
 	out := make([]*seam.Delivery, 0, len(r.Routes))
 	for _, rr := range r.Routes {
+		key := r.Event
+		if perSystem[rr.To] > 1 {
+			key += ":" + rr.Name
+		}
 		d := &seam.Delivery{
 			Flow: r.Flow, Route: rr.Name, Key: r.Key, State: seam.DeliveryPending,
-			IdempotencyKey: r.Event, Ordered: rr.Route.Ordering == "by-key", Payload: rr.Payload, NextAt: now,
+			IdempotencyKey: key, Ordered: rr.Route.Ordering == "by-key", Payload: rr.Payload, NextAt: now,
 		}
 		if rr.Skipped {
 			d.State = seam.DeliverySkipped

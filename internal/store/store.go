@@ -274,3 +274,262 @@ type PruneParams struct {
 type PruneResult struct {
 	Messages, Deliveries, Attempts, Effects, XRefs, Audit int64
 }
+
+// Leaser is the optional capability of a store that several nodes share
+// at once (PostgreSQL): it elects, among the nodes, the one leader that
+// runs the work that must happen once per cluster (retention, alert
+// evaluation, reconciliation schedules).
+//
+// A store without it serves one node at a time (SQLite): that node is
+// always the leader, and when it starts no other node can hold a live
+// lease, so it may release every lease left by its previous process. A
+// node on a store with Leaser must never do that: the other nodes' leases
+// are live.
+//
+// Leadership is a lease like a delivery's: it lasts until Now+TTL unless
+// the leader renews it, so a leader that dies is replaced once its lease
+// expires. Times come from the caller, so the nodes' clocks must agree to
+// well within the TTL (NTP does).
+type Leaser interface {
+	// LeaderAttemptElect makes Node the leader of Name when nobody is, or
+	// when the leader's lease has expired, and renews the lease when Node
+	// already leads. It reports whether Node leads until Now+TTL.
+	LeaderAttemptElect(ctx context.Context, p *LeaderParams) (bool, error)
+
+	// LeaderResign gives up Name's leadership if Node holds it (graceful
+	// shutdown), so another node takes over without waiting for the lease
+	// to expire. Resigning what one does not hold is not an error.
+	LeaderResign(ctx context.Context, p *LeaderParams) error
+}
+
+// LeaderParams names a leadership and the node that wants it.
+type LeaderParams struct {
+	// Name is what is led; one cluster has one leader per name (the app
+	// uses "maintenance").
+	Name string
+	Node string
+	TTL  time.Duration // ignored by LeaderResign
+	Now  time.Time     // ignored by LeaderResign
+}
+
+// Notifier is the optional capability of a store that can tell a node when
+// deliveries became due through something other than its own intake: a
+// record stored without a node to send it, a replay, another node giving
+// its leases back. The node's poller then claims them at once instead of
+// at its next tick.
+//
+// Wake-ups are hints, not messages: several may arrive as one, and one may
+// be lost (a dropped connection), so the poll stays as the fallback.
+type Notifier interface {
+	// DeliveryWakeups returns the channel on which the store signals that
+	// deliveries may be due. It is the same channel on every call, has one
+	// consumer (the engine's poller), and is never closed.
+	DeliveryWakeups() <-chan struct{}
+}
+
+// CopyTable is one table of the ledger as Exporter and Importer move it.
+type CopyTable struct {
+	Name string
+	// Columns in the order every row's values come in; "id" is first.
+	Columns []string
+}
+
+// CopyTables is the ledger's layout for `seam store copy`: every table
+// that holds history, parents before the tables that refer to them, with
+// the columns both drivers store. Values travel as int64 (integers,
+// booleans as 0 or 1, times as unix nanoseconds, 0 for "never"), string,
+// []byte, or nil for NULL, so that a row leaves one driver and enters the
+// other unchanged.
+var CopyTables = []CopyTable{
+	{Name: "messages", Columns: []string{"id", "flow", "system", "key", "status", "received_at", "content_type",
+		"body", "canonical", "trace_id", "replay_of", "dedupe_key"}},
+	{Name: "deliveries", Columns: []string{"id", "message_id", "flow", "route", "key", "state", "idempotency_key",
+		"ordered", "payload", "attempts", "next_at", "lease_owner", "lease_until", "last_status", "last_error",
+		"created_at", "updated_at", "delivered_at"}},
+	{Name: "attempts", Columns: []string{"id", "delivery_id", "number", "started_at", "duration", "status", "error",
+		"response"}},
+	{Name: "quarantine", Columns: []string{"id", "message_id", "flow", "key", "stage", "reasons", "status",
+		"received_at", "updated_at"}},
+	{Name: "xrefs", Columns: []string{"id", "entity", "key", "system", "name", "value", "created_at"}},
+	{Name: "effects", Columns: []string{"id", "flow", "route", "idempotency_key", "delivery_id", "at"}},
+	{Name: "audit", Columns: []string{"id", "at", "actor", "action", "target", "reason", "detail"}},
+}
+
+// CopyTableByName returns the CopyTables entry of name.
+func CopyTableByName(name string) (CopyTable, bool) {
+	for _, t := range CopyTables {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return CopyTable{}, false
+}
+
+// Exporter is the optional capability of a store whose rows can be read
+// out in bulk, table by table, in id order (the source of `seam store
+// copy`). It is kept out of Store because only the copy needs it.
+type Exporter interface {
+	// ExportCount returns how many rows table holds.
+	ExportCount(ctx context.Context, table string) (int64, error)
+	// ExportRows returns up to limit rows of table whose id is above
+	// afterID, in id order, each with the values of the table's
+	// CopyTables columns in that order.
+	ExportRows(ctx context.Context, table string, afterID int64, limit int) ([][]any, error)
+}
+
+// Importer is the optional capability of a store that can take rows in
+// bulk, keeping their ids (the target of `seam store copy`).
+type Importer interface {
+	// ImportMaxID returns the largest id in table, 0 when it is empty: a
+	// copy that was interrupted resumes after it.
+	ImportMaxID(ctx context.Context, table string) (int64, error)
+	// ImportRows inserts rows into table, all or none, as ExportRows
+	// returns them. Tables are imported in CopyTables order so that every
+	// row's parent is already there.
+	ImportRows(ctx context.Context, table string, rows [][]any) error
+	// ImportDone makes new ids continue after the largest imported one,
+	// so the ledger keeps its ids monotonic and never reused.
+	ImportDone(ctx context.Context) error
+}
+
+// Incidents is the optional capability of a store that keeps the alert
+// incidents (internal/alert) and reconciliation mismatches. It is kept out
+// of Store so that a driver can be written, and pass Exercise, without it;
+// storetest.ExerciseIncidents is its conformance suite.
+//
+// The store is the arbiter between nodes: at most one incident of a (Flow,
+// Rule) is open at a time, and each notice (firing, reminder, resolved) is
+// claimed by one node before it is sent, so that several nodes evaluating
+// the same rules tell the owner once.
+//
+// Prune also removes resolved incidents older than EvidenceBefore; open
+// ones are never pruned.
+type Incidents interface {
+	// IncidentOpen opens an incident of (Flow, Rule) unless one is open
+	// already. It returns the open incident and whether this call opened
+	// it. When one was open, its summary, details and severity are brought
+	// up to date (the latest numbers) and nothing else changes.
+	IncidentOpen(ctx context.Context, p *IncidentOpenParams) (*seam.Incident, bool, error)
+
+	// IncidentResolve resolves the open incident of (Flow, Rule), and
+	// returns it; ErrNotFound when none is open.
+	IncidentResolve(ctx context.Context, p *IncidentResolveParams) (*seam.Incident, error)
+
+	// IncidentClaimNotice gives Node the right to send one notice of the
+	// incident, until Now+Lease, if that notice is due and no other node
+	// holds a live claim: a firing notice of an open incident that has had
+	// none, a reminder of an open incident last notified at or before
+	// RemindBefore, a resolved notice of a resolved incident that has not
+	// had one. It reports false, without error, when the notice is not
+	// (or no longer) due or another node is sending it. The incident
+	// returned carries the channels a previous, partly failed, attempt at
+	// the same notice already reached (NoticeSent).
+	IncidentClaimNotice(ctx context.Context, p *NoticeClaimParams) (*seam.Incident, bool, error)
+
+	// IncidentRecordNotice records what a claimed notice reached and
+	// releases the claim. With Done, the notice is complete: the count of
+	// notifications goes up and the next notice (a reminder, the resolve)
+	// becomes due in its time. Without Done, the notice stays due and is
+	// retried, and only the channels it has not reached are sent to again.
+	// It fails with ECONFLICT when Node no longer holds the claim.
+	IncidentRecordNotice(ctx context.Context, p *NoticeRecordParams) (*seam.Incident, error)
+
+	IncidentGet(ctx context.Context, id int64) (*seam.Incident, error)
+
+	// IncidentList returns incidents newest first (by id).
+	IncidentList(ctx context.Context, f *IncidentFilter) ([]*seam.Incident, error)
+}
+
+// IncidentOpenParams describes a rule in breach.
+type IncidentOpenParams struct {
+	Flow, Rule, Kind, Severity string
+	Summary                    string
+	Details                    []byte // JSON, may be nil
+	Now                        time.Time
+}
+
+// IncidentResolveParams says which incident cleared, and why.
+type IncidentResolveParams struct {
+	Flow, Rule string
+	Resolution string
+	Now        time.Time
+}
+
+// NoticeClaimParams asks for the right to send one notice.
+type NoticeClaimParams struct {
+	ID   int64
+	Kind seam.NoticeKind
+	Node string
+	// Lease bounds how long the claim lasts if Node dies while sending.
+	Lease time.Duration
+	// RemindBefore: a reminder is due only when the last notice went out
+	// at or before it (Now minus the reminder interval).
+	RemindBefore time.Time
+	Now          time.Time
+}
+
+// NoticeRecordParams is the outcome of sending a claimed notice.
+type NoticeRecordParams struct {
+	ID   int64
+	Kind seam.NoticeKind
+	Node string
+	// Sent are the channels this attempt reached; they are added to those
+	// an earlier attempt at the same notice reached.
+	Sent []string
+	// Done says the notice reached every channel it had to.
+	Done bool
+	// Error is the failure to report (empty on success); it is kept on the
+	// incident until a notice succeeds.
+	Error string
+	Now   time.Time
+}
+
+// IncidentFilter selects incidents; zero fields do not filter.
+type IncidentFilter struct {
+	Flow  string
+	Rule  string
+	State seam.IncidentState
+	// NoticePending selects incidents with a notice still to send: open
+	// ones never notified and resolved ones whose resolve was not sent.
+	// (Reminders depend on the interval, which is the caller's to judge.)
+	NoticePending bool
+	Since, Until  time.Time // on OpenedAt
+	BeforeID      int64
+	Limit         int // 0 means 100
+}
+
+// Series is the optional capability of a store that can count, per time
+// bucket, what happened to each flow: the dashboard's charts of throughput
+// and errors over the last hour or day. It is kept out of Store because
+// only the dashboard needs it; a store without it shows no charts.
+type Series interface {
+	// FlowSeries counts, per flow (or only p.Flow) and per bucket of
+	// p.Step from p.Since to p.Until, the records received and refused,
+	// the attempts that delivered and that failed, and the deliveries that
+	// went dead. Buckets where nothing happened are left out; the caller
+	// fills the gaps.
+	FlowSeries(ctx context.Context, p *SeriesParams) ([]*SeriesPoint, error)
+}
+
+// SeriesParams scopes FlowSeries.
+type SeriesParams struct {
+	Flow         string // empty: every flow
+	Since, Until time.Time
+	Step         time.Duration // bucket width; 0 means one minute
+}
+
+// SeriesPoint is one flow's counts in one bucket.
+type SeriesPoint struct {
+	Flow string    `json:"flow"`
+	At   time.Time `json:"at"` // start of the bucket: Since + n*Step
+	// Received counts records stored at intake in the bucket (accepted or
+	// quarantined); Refused those of them that were quarantined.
+	Received int64 `json:"received"`
+	Refused  int64 `json:"refused"`
+	// Delivered counts attempts the destination accepted; Failed those it
+	// did not (each retry counts); Dead the attempts after which a
+	// delivery was dead-lettered (and is still dead).
+	Delivered int64 `json:"delivered"`
+	Failed    int64 `json:"failed"`
+	Dead      int64 `json:"dead"`
+}

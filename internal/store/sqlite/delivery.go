@@ -228,12 +228,20 @@ func (s *Store) DeliveryClaim(ctx context.Context, p *store.ClaimParams) ([]*sea
 
 // DeliveryReleaseLeases implements store.Store.
 func (s *Store) DeliveryReleaseLeases(ctx context.Context, node string) error {
+	var released int64
 	err := s.w.do(ctx, func(tx *wtx) error {
-		_, err := tx.st.releaseLeases.ExecContext(context.Background(), node)
+		res, err := tx.st.releaseLeases.ExecContext(context.Background(), node)
+		if err != nil {
+			return err
+		}
+		released, err = res.RowsAffected()
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("release leases: %w", err)
+	}
+	if released > 0 {
+		s.signal()
 	}
 	return nil
 }
@@ -266,6 +274,9 @@ func (s *Store) DeliveryRequeue(ctx context.Context, p *store.RequeueParams) (in
 	})
 	if err != nil {
 		return 0, fmt.Errorf("requeue deliveries: %w", err)
+	}
+	if n > 0 {
+		s.signal()
 	}
 	return n, nil
 }
@@ -328,7 +339,12 @@ func (tx *wtx) audit(e *seam.AuditEvent, now time.Time) error {
 	if at.IsZero() {
 		at = now
 	}
-	_, err := tx.insertAudit(e, at)
+	// The caller waits for this write, so it may read the id once the
+	// call returns: the audit event of a replay is then cited by its id.
+	id, err := tx.insertAudit(e, at)
+	if err == nil {
+		e.ID = id
+	}
 	return err
 }
 

@@ -65,6 +65,7 @@ func (s *Store) MessageIngest(ctx context.Context, p *store.IngestParams) (*stor
 		q.ContentType, q.Body = m.ContentType, m.Body
 		return res, nil
 	}
+	wake := false
 	for i, d := range p.Deliveries {
 		d.ID, d.Seq, d.MessageID = ids[i], ids[i], messageID
 		d.Flow, d.Key = orDefault(d.Flow, m.Flow), orDefault(d.Key, m.Key)
@@ -76,6 +77,11 @@ func (s *Store) MessageIngest(ctx context.Context, p *store.IngestParams) (*stor
 			d.State = seam.DeliveryInFlight
 			res.Claimed = append(res.Claimed, d)
 		}
+		// Due now with no node to send it: the poller is told at once.
+		wake = wake || (p.Node == "" && d.State == seam.DeliveryPending && !d.NextAt.After(p.Now))
+	}
+	if wake {
+		s.signal()
 	}
 	return res, nil
 }

@@ -93,16 +93,22 @@ func (s *Store) Prune(ctx context.Context, p *store.PruneParams) (*store.PruneRe
 	}
 	if !p.EvidenceBefore.IsZero() {
 		cutoff := nanos(p.EvidenceBefore)
+		// Resolved incidents are evidence too; PruneResult does not count
+		// them, as it predates them.
+		var incidents int64
 		for _, e := range []struct {
 			table, col string
 			n          *int64
+			only       string // an extra condition, ending in AND
 		}{
-			{"effects", "at", &res.Effects},
-			{"xrefs", "created_at", &res.XRefs},
-			{"audit", "at", &res.Audit},
+			{"effects", "at", &res.Effects, ""},
+			{"xrefs", "created_at", &res.XRefs, ""},
+			{"audit", "at", &res.Audit, ""},
+			// An open incident has resolved_at 0: it must never match.
+			{"incidents", "resolved_at", &incidents, "state = 'resolved' AND "},
 		} {
 			q := "DELETE FROM " + e.table + " WHERE id IN (SELECT id FROM " + e.table +
-				" WHERE " + e.col + " < ? ORDER BY " + e.col + " LIMIT ?)"
+				" WHERE " + e.only + e.col + " < ? ORDER BY " + e.col + " LIMIT ?)"
 			for n := int64(limit); n == int64(limit); {
 				err := s.w.do(ctx, func(tx *wtx) error {
 					r, err := tx.st.conn.ExecContext(context.Background(), q, cutoff, limit)

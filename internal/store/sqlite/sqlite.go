@@ -59,6 +59,11 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// wake carries store.Notifier's wake-ups. One process owns a SQLite
+	// ledger, so the writes that make deliveries due (a replay through the
+	// API, leases given back) happen in this process and signal here.
+	wake chan struct{}
 }
 
 // Open opens (creating if needed) the ledger at dsn, applies pending
@@ -92,7 +97,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	wdsn := path + "?" + pragmas + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" + params
 	rdsn := path + "?" + pragmas + "&_query_only=1" + params
 
-	s := &Store{logger: opts.Logger}
+	s := &Store{logger: opts.Logger, wake: make(chan struct{}, 1)}
 	if s.wdb, err = sql.Open("sqlite", wdsn); err != nil {
 		return nil, fmt.Errorf("open ledger: %w", err)
 	}
@@ -250,4 +255,21 @@ func fromNanos(n int64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
-var _ store.Store = (*Store)(nil)
+// DeliveryWakeups implements store.Notifier.
+func (s *Store) DeliveryWakeups() <-chan struct{} { return s.wake }
+
+// signal wakes the poller without ever blocking: one pending wake-up
+// stands for any number.
+func (s *Store) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+var (
+	_ store.Store    = (*Store)(nil)
+	_ store.Notifier = (*Store)(nil)
+	_ store.Exporter = (*Store)(nil)
+	_ store.Importer = (*Store)(nil)
+)

@@ -33,6 +33,11 @@ func TestStore(t *testing.T) {
 	storetest.Exercise(t, func(t *testing.T) store.Store { return openTemp(t) })
 }
 
+func TestIncidents(t *testing.T) {
+	t.Parallel()
+	storetest.ExerciseIncidents(t, func(t *testing.T) storetest.IncidentStore { return openTemp(t) })
+}
+
 func TestOpen(t *testing.T) {
 	t.Parallel()
 

@@ -35,6 +35,8 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		return &testBundle{ctx: t.Context(), st: newStore(t)}
 	}
 
+	exerciseCapabilities(t, newStore)
+
 	t.Run("Ingest", func(t *testing.T) {
 		t.Parallel()
 
@@ -655,9 +657,9 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 			complete(t, b.st, mailing, "n1", seam.DeliveryDead, t0.Add(time.Second))
 
 			later := t0.Add(24 * time.Hour)
+			audit := &seam.AuditEvent{Actor: "alice", Action: "redrive", Target: "flow:f", Reason: "ERP fixed"}
 			n, err := b.st.DeliveryRequeue(b.ctx, &store.RequeueParams{DeliveryIDs: []int64{erp, mailing}, Now: later,
-				Payloads: map[int64][]byte{erp: []byte(`{"fixed":true}`)},
-				Audit:    &seam.AuditEvent{Actor: "alice", Action: "redrive", Target: "flow:f", Reason: "ERP fixed"}})
+				Payloads: map[int64][]byte{erp: []byte(`{"fixed":true}`)}, Audit: audit})
 			require.NoError(t, err)
 			require.Equal(t, 2, n)
 
@@ -675,6 +677,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 			require.NoError(t, err)
 			require.Len(t, events, 1)
 			require.Equal(t, later, events[0].At)
+			require.Equal(t, events[0].ID, audit.ID, "the caller learns the audit event's id, to cite it")
 
 			got := claim(t, b.st, "n1", 10, later)
 			require.Len(t, got, 2)

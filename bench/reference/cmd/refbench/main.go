@@ -1,0 +1,909 @@
+// Command refbench measures Seam against a bare Go proxy on the reference
+// flow of bench/README.md, side by side in one run on one machine: for each
+// system it starts the system, warms it up with wrk, resets the sink, runs
+// wrk with orders.lua, waits (bounded) until the sink has every
+// acknowledged record, reads the sink's counters and the server's peak RSS
+// and CPU time, and stops it. It prints a Markdown table (medians when
+// repeated) and exits 1 when a system lost an acknowledged record or sent
+// an invalid one.
+//
+// bench/reference/run.sh installs wrk, builds the binaries and runs it:
+//
+//	bench/reference/run.sh                   # 25 s per system, once
+//	BENCH_REPEAT=3 bench/reference/run.sh    # three rounds, medians
+//	bench/reference/run.sh -systems proxy -duration 10s
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/seamhq/seam/bench/reference"
+)
+
+const (
+	exitFail  = 1 // a run lost records or sent invalid ones
+	exitSetup = 2 // usage, build or start-up problem
+	intakeURL = "/in/eshop/orders"
+	sinkPath  = "/api/sales-orders"
+)
+
+type config struct {
+	duration, warmup, drain time.Duration
+	repeat, threads, conns  int
+	systems                 []string
+	sinkBin, proxyBin       string
+	seamBin, project, lua   string
+	workDir                 string
+	strictSink              bool
+	seamArgs                []string
+	profile                 time.Duration
+}
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	var c config
+	var systems, seamArgs string
+	flag.DurationVar(&c.duration, "duration", envDuration("BENCH_DURATION", 25*time.Second), "measured load per system (env BENCH_DURATION)")
+	flag.DurationVar(&c.warmup, "warmup", envDuration("BENCH_WARMUP", 5*time.Second), "warm-up load before each measurement (env BENCH_WARMUP)")
+	flag.DurationVar(&c.drain, "drain", 60*time.Second, "longest wait for the sink to receive every acknowledged record")
+	flag.IntVar(&c.repeat, "repeat", envInt("BENCH_REPEAT", 1), "rounds; the table shows medians (env BENCH_REPEAT)")
+	flag.IntVar(&c.threads, "threads", 2, "wrk threads")
+	flag.IntVar(&c.conns, "connections", 64, "wrk connections (concurrent senders)")
+	flag.StringVar(&systems, "systems", envString("BENCH_SYSTEMS", "proxy,seam"), "systems to measure, in order (env BENCH_SYSTEMS)")
+	flag.StringVar(&c.sinkBin, "sink-bin", "/tmp/benchsink", "the sink binary (go build -C ../shared/bench/sink)")
+	flag.StringVar(&c.proxyBin, "proxy-bin", "/tmp/benchproxy", "the proxy binary (go build ./bench/proxy)")
+	flag.StringVar(&c.seamBin, "seam-bin", "/tmp/seam", "the seam binary (go build ./cmd/seam)")
+	flag.StringVar(&c.project, "project", "bench/reference/project", "the Seam project of the reference flow")
+	flag.StringVar(&c.lua, "lua", "../shared/bench/orders.lua", "wrk script generating the orders")
+	flag.StringVar(&c.workDir, "workdir", "", "where logs and Seam's database go (default: a new temporary directory, removed unless a run fails)")
+	flag.BoolVar(&c.strictSink, "strict-sink", false, "count every record the sink refuses as invalid, even its float64 rounding artefact on exact half cents")
+	flag.StringVar(&seamArgs, "seam-args", "", "extra arguments for seam run, space-separated")
+	flag.DurationVar(&c.profile, "cpuprofile", 0, "capture a CPU profile of Seam (seam run --pprof) for this long during the measured load (0: off)")
+	flag.Parse()
+	if flag.NArg() > 0 || c.repeat < 1 || c.duration < time.Second || c.threads < 1 || c.conns < c.threads {
+		fmt.Fprintln(os.Stderr, "refbench: bad flags; see -help")
+		return exitSetup
+	}
+	c.systems = strings.FieldsFunc(systems, func(r rune) bool { return r == ',' || r == ' ' })
+	c.seamArgs = strings.Fields(seamArgs)
+	for _, s := range c.systems {
+		if s != "proxy" && s != "seam" {
+			fmt.Fprintf(os.Stderr, "refbench: unknown system %q (proxy, seam)\n", s)
+			return exitSetup
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	keep := c.workDir != ""
+	if c.workDir == "" {
+		d, err := os.MkdirTemp("", "refbench-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "refbench:", err)
+			return exitSetup
+		}
+		c.workDir = d
+	}
+	b := &bench{cfg: c, ctx: ctx, nonce: strconv.FormatInt(time.Now().Unix()%100000, 36)}
+	code := b.main()
+	if code != 0 || ctx.Err() != nil {
+		keep = true
+	}
+	if keep {
+		fmt.Fprintf(os.Stderr, "logs kept in %s\n", c.workDir)
+	} else {
+		_ = os.RemoveAll(c.workDir)
+	}
+	return code
+}
+
+type bench struct {
+	cfg   config
+	ctx   context.Context
+	nonce string
+	sink  string // base URL
+	// sinkProc is the sink's process, for its CPU time.
+	sinkProc *proc
+}
+
+// result is one system's measurement in one round.
+type result struct {
+	system                       string
+	intakeRPS, deliveredRPS      float64
+	p50, p99                     float64 // ms
+	rssMiB, cpuPerRec            float64
+	acked, wrkRequests, non2xx   int64
+	sockErrs                     int64
+	received, unique, duplicates int64
+	invalid, validated           int64
+	explained                    bool // invalid records are all the sink's float64 artefact
+	lastError, why               string
+	drainTime                    time.Duration
+	sinkConns                    int64
+	foreignPct, load             float64
+	lost                         int64
+	exitErr                      string
+	failures                     []string
+}
+
+func (b *bench) main() int {
+	c := b.cfg
+	for _, bin := range []string{c.sinkBin, "wrk", c.lua} {
+		if _, err := exec.LookPath(bin); err != nil && !fileExists(bin) {
+			fmt.Fprintf(os.Stderr, "refbench: %s not found (run bench/reference/run.sh, which builds and installs what is needed)\n", bin)
+			return exitSetup
+		}
+	}
+	if slices.Contains(c.systems, "seam") {
+		out, err := exec.CommandContext(b.ctx, c.seamBin, "run", "--help").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "run") {
+			fmt.Fprintf(os.Stderr, "refbench: %s run --help failed (%v): seam run is not available in this build\n%s", c.seamBin, err, out)
+			return exitSetup
+		}
+	}
+
+	sinkPort, err := freePort()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "refbench:", err)
+		return exitSetup
+	}
+	b.sink = "http://" + sinkPort
+	sink, err := b.start("sink", c.sinkBin, nil, "-listen", sinkPort)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "refbench:", err)
+		return exitSetup
+	}
+	defer sink.stop()
+	b.sinkProc = sink
+	if err := b.waitListening(sink, sinkPort); err != nil {
+		fmt.Fprintln(os.Stderr, "refbench:", err)
+		return exitSetup
+	}
+
+	fmt.Printf("reference flow: wrk -t%d -c%d -d%s, warm-up %s, %d round(s), systems %s; %d CPUs; logs in %s\n",
+		c.threads, c.conns, c.duration, c.warmup, c.repeat, strings.Join(c.systems, ", "), runtime.NumCPU(), c.workDir)
+	all := map[string][]*result{}
+	for round := 1; round <= c.repeat; round++ {
+		for _, sys := range c.systems {
+			if b.ctx.Err() != nil {
+				return exitSetup
+			}
+			r, err := b.measure(round, sys)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "refbench: round %d, %s: %v\n", round, sys, err)
+				return exitSetup
+			}
+			fmt.Printf("  round %d %-5s %s\n", round, sys, r.oneLine())
+			all[sys] = append(all[sys], r)
+		}
+	}
+
+	var med []*result
+	for _, sys := range c.systems {
+		med = append(med, median(all[sys]))
+	}
+	fmt.Println()
+	if c.repeat > 1 {
+		fmt.Printf("Medians of %d rounds:\n\n", c.repeat)
+	}
+	printTable(os.Stdout, med)
+
+	code := 0
+	for _, sys := range c.systems {
+		for i, r := range all[sys] {
+			for _, f := range r.failures {
+				fmt.Printf("FAIL round %d %s: %s\n", i+1, sys, f)
+				code = exitFail
+			}
+			if r.invalid > 0 && r.explained && !c.strictSink {
+				fmt.Printf("note round %d %s: the sink refused %d of %d sampled records, all explained as its float64 rounding artefact (last: %s)\n",
+					i+1, sys, r.invalid, r.validated, r.why)
+			}
+		}
+	}
+	return code
+}
+
+func (r *result) oneLine() string {
+	return fmt.Sprintf("%6.0f rec/s acked, %6.0f delivered, p50 %5.2f ms, p99 %6.2f ms, RSS %5.1f MiB, %3.0f µs CPU/rec; acked %d, sink unique %d, dups %d, invalid %d/%d, drain %s; others used %.0f %% of the CPUs (load %.1f before)",
+		r.intakeRPS, r.deliveredRPS, r.p50, r.p99, r.rssMiB, r.cpuPerRec, r.acked, r.unique, r.duplicates, r.invalid, r.validated, r.drainTime.Round(10*time.Millisecond), r.foreignPct, r.load)
+}
+
+// measure runs one system once.
+func (b *bench) measure(round int, sys string) (*result, error) {
+	c := b.cfg
+	res := &result{system: sys}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	var p *proc
+	var pprofAddr string
+	switch sys {
+	case "proxy":
+		p, err = b.start(fmt.Sprintf("proxy-%d", round), c.proxyBin, nil, "-listen", port, "-sink", b.sink+sinkPath)
+	case "seam":
+		dir := filepath.Join(c.workDir, fmt.Sprintf("seam-%d", round))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		env := []string{"SEAM_STORE=sqlite:" + filepath.Join(dir, "seam.db"), "SEAM_LISTEN=" + port, "SINK_URL=" + b.sink}
+		args := append([]string{"run"}, c.seamArgs...)
+		if c.profile > 0 {
+			if pprofAddr, err = freePort(); err != nil {
+				return nil, err
+			}
+			args = append(args, "--pprof", pprofAddr)
+		}
+		args = append(args, c.project)
+		p, err = b.start(fmt.Sprintf("seam-%d", round), c.seamBin, env, args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer p.stop()
+	if err := b.waitListening(p, port); err != nil {
+		return nil, err
+	}
+	url := "http://" + port + intakeURL
+
+	// Warm up, let the warm-up records arrive, then start from a clean sink.
+	if _, err := b.getSink("/_reset"); err != nil {
+		return nil, err
+	}
+	prefix := fmt.Sprintf("W%s%d%s", b.nonce, round, sys)
+	w, err := b.wrk(url, c.warmup, prefix, p.name+"-warmup")
+	if err != nil {
+		return nil, err
+	}
+	if st, _, err := b.waitDelivered(w.acked(), p); err != nil {
+		return nil, err
+	} else if st.UniqueIDs < w.acked() {
+		res.failures = append(res.failures, fmt.Sprintf("warm-up: the sink has %d of %d acknowledged records after %s (so the measured counts below may include warm-up records delivered late)", st.UniqueIDs, w.acked(), c.drain))
+	}
+	if err := b.settle(); err != nil {
+		return nil, err
+	}
+	if _, err := b.getSink("/_reset"); err != nil {
+		return nil, err
+	}
+
+	cpu0, sinkCPU0, mach0 := p.cpuTime(), b.sinkProc.cpuTime(), machineCPU()
+	load := loadAvg()
+	type profResult struct {
+		path string
+		err  error
+	}
+	var prof chan profResult
+	if sys == "seam" && c.profile > 0 {
+		prof = make(chan profResult, 1)
+		go func() {
+			path, err := b.cpuProfile(pprofAddr, p.name, min(c.profile, c.duration-time.Second))
+			prof <- profResult{path, err}
+		}()
+	}
+	prefix = fmt.Sprintf("R%s%d%s", b.nonce, round, sys)
+	wrkStart := time.Now()
+	w, err = b.wrk(url, c.duration, prefix, p.name)
+	if err != nil {
+		return nil, err
+	}
+	wrkEnd := time.Now()
+	st, at, err := b.waitDelivered(w.acked(), p)
+	if err != nil {
+		return nil, err
+	}
+	var profPath string
+	if prof != nil {
+		pr := <-prof
+		if pr.err != nil {
+			fmt.Printf("  CPU profile of %s failed: %v\n", p.name, pr.err)
+		}
+		profPath = pr.path
+	}
+	cpu := p.cpuTime() - cpu0
+	// CPU time used on the machine by anything but this measurement (other
+	// people's builds and tests): the noise in the figures.
+	foreign := machineCPU() - mach0 - cpu - (b.sinkProc.cpuTime() - sinkCPU0) - w.cpu
+	res.foreignPct = 100 * foreign.Seconds() / (time.Since(wrkStart).Seconds() * float64(runtime.NumCPU()))
+	res.load = load
+	res.rssMiB = float64(p.peakRSS()) / 1024
+	died := p.exitedEarly()
+	if err := p.stop(); err != nil && !died {
+		res.exitErr = err.Error()
+		res.failures = append(res.failures, fmt.Sprintf("%s did not stop cleanly: %v (log %s)", sys, err, p.log))
+	}
+	if profPath != "" {
+		fmt.Printf("  %s\n", b.summariseProfile(profPath))
+	}
+	if died {
+		res.failures = append(res.failures, fmt.Sprintf("%s exited during the run (%v; log %s):\n%s", sys, p.err, p.log, tail(p.log, 20)))
+	}
+
+	res.acked, res.wrkRequests, res.non2xx, res.sockErrs = w.acked(), w.requests, w.non2xx, w.sockErrs
+	res.p50, res.p99 = w.p50, w.p99
+	res.intakeRPS = float64(res.acked) / w.seconds
+	res.drainTime = max(at.Sub(wrkEnd), 0)
+	// Delivered: acknowledged records that reached the sink, over the time
+	// from the start of the load until the last of them arrived.
+	res.deliveredRPS = float64(min(st.UniqueIDs, res.acked)) / (w.seconds + res.drainTime.Seconds())
+	res.received, res.unique, res.duplicates = st.Records, st.UniqueIDs, st.Duplicates
+	res.invalid, res.validated, res.lastError = st.ValidationErrors, st.Validated, st.LastError
+	res.sinkConns = st.NewConns
+	if res.acked > 0 {
+		res.cpuPerRec = cpu.Seconds() * 1e6 / float64(res.acked)
+	}
+	if res.non2xx > 0 || res.sockErrs > 0 {
+		fmt.Printf("  note: %s answered %d non-2xx and had %d socket errors out of %d requests (log %s)\n", sys, res.non2xx, res.sockErrs, res.wrkRequests, p.log)
+	}
+	if lost := res.acked - res.unique; lost > 0 {
+		res.lost = lost
+		res.failures = append(res.failures, fmt.Sprintf("the sink received %d unique records of %d acknowledged: %d lost (or still undelivered after %s); log %s", res.unique, res.acked, lost, c.drain, p.log))
+	}
+	if st.NoID > 0 {
+		res.failures = append(res.failures, fmt.Sprintf("the sink got %d requests without an id", st.NoID))
+	}
+	if st.RawRecords > 0 {
+		res.failures = append(res.failures, fmt.Sprintf("the sink got %d unmapped records", st.RawRecords))
+	}
+	if res.invalid > 0 {
+		res.explained, res.why = reference.ExplainSinkError(res.lastError)
+		// The artefact hits about 0.7 % of orders.lua's records; allow three
+		// times the expected share of the sample before calling it a bug.
+		perThread := int(w.requests)/c.threads + 1
+		bound := int64(math.Ceil(3*reference.SinkArtefactRate(perThread)*float64(res.validated))) + 3
+		if c.strictSink || !res.explained || res.invalid > bound {
+			res.explained = false
+			res.failures = append(res.failures, fmt.Sprintf("the sink refused %d of %d sampled records; last: %s (%s)", res.invalid, res.validated, res.lastError, res.why))
+		}
+	}
+	return res, nil
+}
+
+// settle waits until the sink's counters stop moving, so that nothing from
+// the warm-up arrives after the reset.
+func (b *bench) settle() error {
+	var last int64 = -1
+	for i := 0; i < 50; i++ {
+		st, err := b.stats()
+		if err != nil {
+			return err
+		}
+		if st.Requests == last {
+			return nil
+		}
+		last = st.Requests
+		if err := sleep(b.ctx, 200*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return errors.New("the sink kept receiving for 10 s after the warm-up")
+}
+
+// waitDelivered polls the sink until it has n unique records, the drain
+// bound passes, or the system dies; it returns the last stats and when
+// they were reached.
+func (b *bench) waitDelivered(n int64, p *proc) (*sinkStats, time.Time, error) {
+	start := time.Now()
+	deadline := start.Add(b.cfg.drain)
+	report := start.Add(5 * time.Second)
+	for {
+		st, err := b.stats()
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		now := time.Now()
+		if st.UniqueIDs >= n || now.After(deadline) || p.exitedEarly() {
+			return st, now, nil
+		}
+		if now.After(report) {
+			fmt.Printf("    %s: waiting for delivery, the sink has %d of %d acknowledged records after %s\n", p.name, st.UniqueIDs, n, now.Sub(start).Round(time.Second))
+			report = report.Add(5 * time.Second)
+		}
+		if err := sleep(b.ctx, 50*time.Millisecond); err != nil {
+			return nil, time.Time{}, err
+		}
+	}
+}
+
+// cpuProfile fetches /debug/pprof/profile from Seam's --pprof address
+// into the work directory and returns its path.
+func (b *bench) cpuProfile(addr, name string, d time.Duration) (string, error) {
+	if err := sleep(b.ctx, time.Second); err != nil {
+		return "", err
+	}
+	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds()))
+	ctx, cancel := context.WithTimeout(b.ctx, d+30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("%s answered %s", url, resp.Status)
+	}
+	path := filepath.Join(b.cfg.workDir, name+".cpu.pprof")
+	f, err := os.Create(path)
+	if err != nil {
+		return "", err
+	}
+	_, err = io.Copy(f, resp.Body)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return path, err
+}
+
+// summariseProfile prints the top of a CPU profile, by cumulative time,
+// once the measurement is over (pprof itself takes CPU).
+func (b *bench) summariseProfile(path string) string {
+	out, err := exec.CommandContext(b.ctx, "go", "tool", "pprof", "-top", "-cum", "-nodecount=40", b.cfg.seamBin, path).CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("profile saved to %s (pprof -top failed: %v)", path, err)
+	}
+	_ = os.WriteFile(path+".top.txt", out, 0o644)
+	return fmt.Sprintf("profile saved to %s; top by cumulative time:\n%s", path, indent(string(out)))
+}
+
+// --- wrk ---
+
+type wrkResult struct {
+	cpu                        time.Duration
+	requests, non2xx, sockErrs int64
+	seconds                    float64
+	p50, p99                   float64
+}
+
+func (w *wrkResult) acked() int64 { return w.requests - w.non2xx - w.sockErrs }
+
+func (b *bench) wrk(url string, d time.Duration, prefix, logName string) (*wrkResult, error) {
+	c := b.cfg
+	secs := int(math.Round(d.Seconds()))
+	args := []string{"-t" + strconv.Itoa(c.threads), "-c" + strconv.Itoa(c.conns), "-d" + strconv.Itoa(secs) + "s", "--latency", "-s", c.lua, url, "--", prefix}
+	ctx, cancel := context.WithTimeout(b.ctx, d+60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "wrk", args...)
+	out, err := cmd.CombinedOutput()
+	_ = os.WriteFile(filepath.Join(c.workDir, logName+".wrk.txt"), out, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("wrk %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	w, err := parseWrk(string(out))
+	if err == nil {
+		w.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
+	return w, err
+}
+
+var (
+	reTotal   = regexp.MustCompile(`(\d+) requests in ([\d.]+)(us|ms|s|m|h)`)
+	reLatency = regexp.MustCompile(`(?m)^\s+(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s|m)\s*$`)
+	reSock    = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
+	reNon2xx  = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
+)
+
+func parseWrk(out string) (*wrkResult, error) {
+	w := &wrkResult{}
+	m := reTotal.FindStringSubmatch(out)
+	if m == nil {
+		return nil, fmt.Errorf("cannot read wrk's output:\n%s", out)
+	}
+	w.requests, _ = strconv.ParseInt(m[1], 10, 64)
+	w.seconds = toMillis(m[2], m[3]) / 1000
+	for _, l := range reLatency.FindAllStringSubmatch(out, -1) {
+		v := toMillis(l[2], l[3])
+		if l[1] == "50" {
+			w.p50 = v
+		} else {
+			w.p99 = v
+		}
+	}
+	if s := reSock.FindStringSubmatch(out); s != nil {
+		for _, x := range s[1:] {
+			n, _ := strconv.ParseInt(x, 10, 64)
+			w.sockErrs += n
+		}
+	}
+	if s := reNon2xx.FindStringSubmatch(out); s != nil {
+		w.non2xx, _ = strconv.ParseInt(s[1], 10, 64)
+	}
+	if w.seconds <= 0 {
+		return nil, fmt.Errorf("wrk ran for no time:\n%s", out)
+	}
+	return w, nil
+}
+
+func toMillis(v, unit string) float64 {
+	f, _ := strconv.ParseFloat(v, 64)
+	switch unit {
+	case "us":
+		return f / 1000
+	case "s":
+		return f * 1000
+	case "m":
+		return f * 60_000
+	case "h":
+		return f * 3_600_000
+	}
+	return f
+}
+
+// --- the sink ---
+
+type sinkStats struct {
+	Requests         int64  `json:"requests"`
+	Records          int64  `json:"records"`
+	RawRecords       int64  `json:"raw_records"`
+	UniqueIDs        int64  `json:"unique_ids"`
+	Duplicates       int64  `json:"duplicates"`
+	NoID             int64  `json:"requests_no_id"`
+	Validated        int64  `json:"validated"`
+	ValidationErrors int64  `json:"validation_errors"`
+	LastError        string `json:"last_error"`
+	NewConns         int64  `json:"new_conns"`
+}
+
+func (b *bench) stats() (*sinkStats, error) {
+	body, err := b.getSink("/_stats")
+	if err != nil {
+		return nil, err
+	}
+	var st sinkStats
+	if err := json.Unmarshal(body, &st); err != nil {
+		return nil, fmt.Errorf("sink /_stats: %v", err)
+	}
+	return &st, nil
+}
+
+var ctlClient = &http.Client{Timeout: 10 * time.Second}
+
+func (b *bench) getSink(path string) ([]byte, error) {
+	req, _ := http.NewRequestWithContext(b.ctx, http.MethodGet, b.sink+path, nil)
+	resp, err := ctlClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("sink %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode/100 != 2 {
+		return nil, fmt.Errorf("sink %s: %s %v", path, resp.Status, err)
+	}
+	return body, nil
+}
+
+// --- processes ---
+
+type proc struct {
+	name, log string
+	cmd       *exec.Cmd
+	done      chan struct{}
+	err       error
+	stopped   bool
+}
+
+func (b *bench) start(name, bin string, env []string, args ...string) (*proc, error) {
+	logPath := filepath.Join(b.cfg.workDir, name+".log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = f, f
+	// If the runner dies without stopping it, the kernel does.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start %s: %v", name, err)
+	}
+	p := &proc{name: name, log: logPath, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		f.Close()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+func (p *proc) exitedEarly() bool {
+	select {
+	case <-p.done:
+		return !p.stopped
+	default:
+		return false
+	}
+}
+
+// stop ends the process: SIGTERM, then SIGKILL after 15 s. It reports a
+// non-zero exit that SIGTERM did not cause.
+func (p *proc) stop() error {
+	select {
+	case <-p.done:
+		if p.stopped {
+			return nil
+		}
+		p.stopped = true
+		return p.exitError()
+	default:
+	}
+	p.stopped = true
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		return p.exitError()
+	case <-time.After(15 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		return errors.New("still running 15 s after SIGTERM; killed")
+	}
+}
+
+func (p *proc) exitError() error {
+	var ee *exec.ExitError
+	if errors.As(p.err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGTERM {
+			return nil
+		}
+	}
+	return p.err
+}
+
+// peakRSS is VmHWM in KiB.
+func (p *proc) peakRSS() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	sc := bufio.NewScanner(strings.NewReader(string(b)))
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) >= 2 && f[0] == "VmHWM:" {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// cpuTime is the process's user + system CPU time so far.
+func (p *proc) cpuTime() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	const clkTck = 100 // USER_HZ on Linux
+	return time.Duration(ut+st) * time.Second / clkTck
+}
+
+// machineCPU is the CPU time used on the whole machine so far, all CPUs.
+func machineCPU() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal …
+	var busy int64
+	for i, x := range f {
+		if i == 0 || i == 4 || i == 5 || i > 8 {
+			continue
+		}
+		n, _ := strconv.ParseInt(x, 10, 64)
+		busy += n
+	}
+	const clkTck = 100
+	return time.Duration(busy) * time.Second / clkTck
+}
+
+// loadAvg is the machine's 1-minute load average.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}
+
+func (b *bench) waitListening(p *proc, addr string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if p.exitedEarly() {
+			return fmt.Errorf("%s exited at start-up: %v\n%s", p.name, p.err, tail(p.log, 30))
+		}
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			return nil
+		}
+		if err := sleep(b.ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("%s is not listening on %s after 30 s\n%s", p.name, addr, tail(p.log, 30))
+}
+
+// --- output ---
+
+func median(rs []*result) *result {
+	if len(rs) == 1 {
+		return rs[0]
+	}
+	m := &result{system: rs[0].system}
+	med := func(get func(*result) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = get(r)
+		}
+		slices.Sort(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	m.intakeRPS = med(func(r *result) float64 { return r.intakeRPS })
+	m.deliveredRPS = med(func(r *result) float64 { return r.deliveredRPS })
+	m.p50 = med(func(r *result) float64 { return r.p50 })
+	m.p99 = med(func(r *result) float64 { return r.p99 })
+	m.rssMiB = med(func(r *result) float64 { return r.rssMiB })
+	m.cpuPerRec = med(func(r *result) float64 { return r.cpuPerRec })
+	m.acked = int64(med(func(r *result) float64 { return float64(r.acked) }))
+	m.received = int64(med(func(r *result) float64 { return float64(r.received) }))
+	m.unique = int64(med(func(r *result) float64 { return float64(r.unique) }))
+	m.drainTime = time.Duration(med(func(r *result) float64 { return float64(r.drainTime) }))
+	m.sinkConns = int64(med(func(r *result) float64 { return float64(r.sinkConns) }))
+	m.foreignPct = med(func(r *result) float64 { return r.foreignPct })
+	// Problems are summed, not medianed: one lost record in any round counts.
+	for _, r := range rs {
+		m.duplicates += r.duplicates
+		m.invalid += r.invalid
+		m.validated += r.validated
+		m.lost += r.lost
+		m.failures = append(m.failures, r.failures...)
+	}
+	m.explained = true
+	for _, r := range rs {
+		if r.invalid > 0 && !r.explained {
+			m.explained = false
+		}
+	}
+	return m
+}
+
+func printTable(w io.Writer, rs []*result) {
+	var proxy *result
+	for _, r := range rs {
+		if r.system == "proxy" {
+			proxy = r
+		}
+	}
+	fmt.Fprintln(w, "| system | records/s (acked) | records/s (delivered) | ratio to proxy (acked / delivered) | p50 ms | p99 ms | peak RSS MiB | CPU µs/record | acked | sink received | unique | duplicates | invalid (sampled) | drain s | sink conns | CPU used by others |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, r := range rs {
+		ratio := "1.00"
+		if proxy == nil || proxy.intakeRPS == 0 {
+			ratio = "—"
+		} else if r != proxy {
+			ratio = fmt.Sprintf("%.2f / %.2f", r.intakeRPS/proxy.intakeRPS, r.deliveredRPS/proxy.deliveredRPS)
+		}
+		invalid := fmt.Sprintf("%d of %d", r.invalid, r.validated)
+		if r.invalid > 0 && r.explained {
+			invalid += " †"
+		}
+		fmt.Fprintf(w, "| %s | %.0f | %.0f | %s | %.2f | %.2f | %.1f | %.0f | %d | %d | %d | %d | %s | %.1f | %d | %.0f %% |\n",
+			r.system, r.intakeRPS, r.deliveredRPS, ratio, r.p50, r.p99, r.rssMiB, r.cpuPerRec,
+			r.acked, r.received, r.unique, r.duplicates, invalid, r.drainTime.Seconds(), r.sinkConns, r.foreignPct)
+	}
+	for _, r := range rs {
+		if r.invalid > 0 && r.explained {
+			fmt.Fprintln(w, "\n† every refusal explained as the sink's float64 check on an exactly rounded half cent (bench/README.md)")
+			break
+		}
+	}
+}
+
+// --- helpers ---
+
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return indent(strings.Join(lines, "\n"))
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ")
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func envString(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(k string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(k)); err == nil {
+		return n
+	}
+	return def
+}
+
+func envDuration(k string, def time.Duration) time.Duration {
+	v := os.Getenv(k)
+	if v == "" {
+		return def
+	}
+	if d, err := time.ParseDuration(v); err == nil {
+		return d
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		return time.Duration(n) * time.Second
+	}
+	return def
+}
