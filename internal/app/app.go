@@ -146,6 +146,10 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Ready:   func() error { return nil },
 		Metrics: a.metrics.Handler(),
 	}
+	if srv.UI, err = newDashboard(st, svc, e, srv, opts.Logger); err != nil {
+		st.Close()
+		return nil, err
+	}
 	listen := opts.Listen
 	if listen == "" {
 		listen = c.Project.Listen
