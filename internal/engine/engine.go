@@ -81,6 +81,8 @@ type Engine struct {
 	graph atomic.Pointer[graph]
 
 	tracer trace.Tracer
+	// recording is true when the tracer records spans (tracing is on).
+	recording bool
 	// traceparents carries an intake's trace context to the first attempt
 	// of the deliveries it created, without a read of the ledger.
 	traceparents sync.Map // delivery id → traceparent
@@ -129,6 +131,11 @@ func New(c *catalog.Catalog, s store.Store, opts Options) (*Engine, error) {
 	}
 	e := &Engine{store: s, opts: opts, log: opts.Logger.With("node", opts.Node), completions: make(chan struct{}, maxPendingCompletions),
 		tracer: opts.TracerProvider.Tracer("github.com/seamhq/seam/internal/engine")}
+	// A span for the engine's start tells whether spans are recorded at
+	// all (tracing on), which decides whether a retry looks its trace up.
+	_, start := e.tracer.Start(context.Background(), "seam.engine.start")
+	e.recording = start.IsRecording()
+	start.End()
 	g, err := e.build(c)
 	if err != nil {
 		return nil, err

@@ -149,9 +149,9 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, g *graph, fl *fl
 		e.log.Info("record accepted", "flow", fl.spec.Name, "key", res.Key, "message_id", out.MessageID, "record", rec)
 	}
 	for _, d := range out.Claimed {
-		if msg.TraceID != "" {
-			e.traceparents.Store(d.ID, msg.TraceID)
-		}
+		// Stored even when empty: the first attempt then knows there is no
+		// trace to continue without asking the ledger.
+		e.traceparents.Store(d.ID, msg.TraceID)
 		e.dispatch(d)
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -50,8 +50,13 @@ func (e *Engine) startAttempt(ctx context.Context, d *seam.Delivery) (context.Co
 	tp := ""
 	if v, ok := e.traceparents.LoadAndDelete(d.ID); ok {
 		tp = v.(string)
-	} else if m, err := e.store.MessageGet(ctx, d.MessageID); err == nil {
-		tp = m.TraceID
+	} else if e.recording {
+		// A retry, or a delivery taken over from another node: its trace
+		// context is with the message. Read it only when spans are really
+		// recorded; otherwise it would cost a ledger read per attempt.
+		if m, err := e.store.MessageGet(ctx, d.MessageID); err == nil {
+			tp = m.TraceID
+		}
 	}
 	if tp != "" {
 		ctx = propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier{"traceparent": tp})
