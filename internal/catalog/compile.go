@@ -59,7 +59,12 @@ func compileErr(r *report, x Expr, what string, err error) {
 	var ce *mapping.CompileError
 	if errors.As(err, &ce) {
 		hint := ce.Hint
-		if hint == "" && strings.Contains(ce.Msg, "unexpected token EOF") {
+		switch {
+		case x.inFlow && strings.Contains(ce.Msg, "unexpected token EOF") && strings.Contains(x.Src, "("):
+			// money(in.total, in.vat) inside { … } reaches us as
+			// "money(in.total": YAML took the comma.
+			hint = "inside { … } a comma ends the value: quote the expression ('money(in.total, in.vat)') or write the mapping one field per line"
+		case hint == "" && strings.Contains(ce.Msg, "unexpected token EOF"):
 			hint = "the expression ends too early: look for a missing closing parenthesis, bracket or quote"
 		}
 		r.errorf(x.PosAt(ce.Line, ce.Column), hint, "%s: %s", what, ce.Msg)

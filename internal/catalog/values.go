@@ -295,6 +295,9 @@ type Expr struct {
 	At     Pos
 	style  yaml.Style
 	indent int // of the text of a block scalar (| or >), in the file
+	// inFlow is set when the expression is a value of a { … } mapping,
+	// where YAML ends a plain value at the first comma.
+	inFlow bool
 }
 
 func (x *Expr) decodeNode(d *decoder, n *yaml.Node) {
@@ -373,8 +376,15 @@ func (x *FieldMap) decodeNode(d *decoder, n *yaml.Node) {
 			continue
 		}
 		seen[k.Value] = true
+		if n.Style&yaml.FlowStyle != 0 && strings.ContainsAny(k.Value, "()") && isNull(resolve(v)) {
+			// The tail of an expression YAML split at a comma inside { … }
+			// ("in.vat)" of money(in.total, in.vat)): the head's error
+			// already says what happened, so this is not a field.
+			continue
+		}
 		fe := FieldExpr{Target: k.Value, At: d.pos(k)}
 		fe.Expr.decodeNode(d, resolve(v))
+		fe.Expr.inFlow = n.Style&yaml.FlowStyle != 0 && resolve(v).Style == 0
 		*x = append(*x, fe)
 	}
 }
