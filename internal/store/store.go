@@ -353,6 +353,11 @@ var CopyTables = []CopyTable{
 	{Name: "xrefs", Columns: []string{"id", "entity", "key", "system", "name", "value", "created_at"}},
 	{Name: "effects", Columns: []string{"id", "flow", "route", "idempotency_key", "delivery_id", "at"}},
 	{Name: "audit", Columns: []string{"id", "at", "actor", "action", "target", "reason", "detail"}},
+	// incidents (store.Incidents) refer to nothing; a claim in progress
+	// travels like a delivery's lease, and expires as it would have.
+	{Name: "incidents", Columns: []string{"id", "flow", "rule", "kind", "severity", "state", "summary", "details",
+		"opened_at", "updated_at", "resolved_at", "resolution", "notified", "notifications", "last_notified_at",
+		"notice_kind", "notice_sent", "notice_owner", "notice_until", "notice_error"}},
 }
 
 // CopyTableByName returns the CopyTables entry of name.

@@ -25,7 +25,8 @@ func copyTable(name string) (store.CopyTable, copyQueries, error) {
 }
 
 // byteaColumns are the copied columns that PostgreSQL stores as bytea.
-var byteaColumns = map[string]bool{"body": true, "canonical": true, "payload": true, "response": true, "detail": true}
+var byteaColumns = map[string]bool{"body": true, "canonical": true, "payload": true, "response": true, "detail": true,
+	"details": true}
 
 // ExportCount implements store.Exporter.
 func (s *Store) ExportCount(ctx context.Context, table string) (int64, error) {

@@ -6,8 +6,10 @@
 // FOR UPDATE SKIP LOCKED and a lease (a node that dies has its leases
 // taken over when they expire), per-key ordering and intake dedupe that
 // hold across nodes (advisory transaction locks, see query.go), a leader
-// election (store.Leaser) for the work that runs once per cluster, and
-// wake-ups by LISTEN/NOTIFY (store.Notifier).
+// election (store.Leaser) for the work that runs once per cluster,
+// wake-ups by LISTEN/NOTIFY (store.Notifier), alert incidents whose
+// notices one node sends (store.Incidents) and the dashboard's charts
+// (store.Series).
 //
 // Group commit: the SQLite driver batches concurrent writes into one
 // transaction because SQLite has one writer. PostgreSQL has many, and
@@ -302,9 +304,11 @@ func orDefault(v, def string) string {
 }
 
 var (
-	_ store.Store    = (*Store)(nil)
-	_ store.Leaser   = (*Store)(nil)
-	_ store.Notifier = (*Store)(nil)
-	_ store.Exporter = (*Store)(nil)
-	_ store.Importer = (*Store)(nil)
+	_ store.Store     = (*Store)(nil)
+	_ store.Leaser    = (*Store)(nil)
+	_ store.Notifier  = (*Store)(nil)
+	_ store.Exporter  = (*Store)(nil)
+	_ store.Importer  = (*Store)(nil)
+	_ store.Incidents = (*Store)(nil)
+	_ store.Series    = (*Store)(nil)
 )

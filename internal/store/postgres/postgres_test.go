@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -74,6 +77,18 @@ func TestStore(t *testing.T) {
 	storetest.Exercise(t, func(t *testing.T) store.Store { return openTest(t) })
 }
 
+func TestIncidents(t *testing.T) {
+	t.Parallel()
+	testDSN(t)
+	storetest.ExerciseIncidents(t, func(t *testing.T) storetest.IncidentStore { return openTest(t) })
+}
+
+func TestSeries(t *testing.T) {
+	t.Parallel()
+	testDSN(t)
+	storetest.ExerciseSeries(t, func(t *testing.T) store.Store { return openTest(t) })
+}
+
 func TestOpen(t *testing.T) {
 	t.Parallel()
 
@@ -107,10 +122,13 @@ func TestOpen(t *testing.T) {
 		conn, err := pgx.Connect(t.Context(), dsn)
 		require.NoError(t, err)
 		defer conn.Close(t.Context())
-		var n int
+		var n, versions int
 		require.NoError(t, conn.QueryRow(t.Context(),
-			"SELECT count(*) FROM "+pgx.Identifier{schema, "schema_migrations"}.Sanitize()).Scan(&n))
-		require.Equal(t, 1, n, "one row per migration")
+			"SELECT count(*), count(DISTINCT version) FROM "+pgx.Identifier{schema, "schema_migrations"}.Sanitize()).Scan(&n, &versions))
+		files, err := filepath.Glob(filepath.Join("migration", "*.sql"))
+		require.NoError(t, err)
+		require.Equal(t, len(files), n, "one row per migration")
+		require.Equal(t, n, versions, "each applied once")
 
 		// Reopening applies nothing and keeps the data.
 		res, err := stores[0].MessageIngest(t.Context(), &store.IngestParams{Now: time.Now(),
@@ -152,4 +170,120 @@ func containsQuery(dsn string) bool {
 		}
 	}
 	return false
+}
+
+// TestIncidentsAcrossNodes runs the incident races of ExerciseIncidents
+// between several stores on one schema, as several nodes share one
+// ledger: separate pools, so nothing in the driver serialises them and
+// only the database decides.
+func TestIncidentsAcrossNodes(t *testing.T) {
+	t.Parallel()
+	dsn := testDSN(t)
+	schema := newSchema(t, dsn)
+	const nodes = 4
+	stores := make([]*postgres.Store, nodes)
+	for i := range stores {
+		st, err := postgres.Open(t.Context(), dsn, postgres.Options{Schema: schema, MaxConns: 2})
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, st.Close()) })
+		stores[i] = st
+	}
+	now := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+
+	t.Run("OpenAndResolveRace", func(t *testing.T) {
+		// Every node opens and resolves the same rule over and over: an
+		// open may meet an incident that another node resolves under it.
+		// Each call must still succeed, say truly whether it opened, and
+		// never leave two incidents of the rule open.
+		const rounds = 25
+		opened := make([][]int64, nodes)
+		errs := make([]error, nodes)
+		var wg sync.WaitGroup
+		for i, st := range stores {
+			wg.Go(func() {
+				for range rounds {
+					in, ok, err := st.IncidentOpen(t.Context(), &store.IncidentOpenParams{Flow: "f", Rule: "flappy",
+						Kind: "silence", Severity: "warning", Summary: "quiet", Now: now})
+					if err != nil {
+						errs[i] = err
+						return
+					}
+					if in.State != seam.IncidentOpen || in.Flow != "f" || in.Rule != "flappy" {
+						errs[i] = fmt.Errorf("open returned %+v", in)
+						return
+					}
+					if ok {
+						opened[i] = append(opened[i], in.ID)
+					}
+					_, err = st.IncidentResolve(t.Context(), &store.IncidentResolveParams{Flow: "f", Rule: "flappy", Now: now})
+					if err != nil && !errors.Is(err, store.ErrNotFound) {
+						errs[i] = err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		for _, err := range errs {
+			require.NoError(t, err)
+		}
+		seen := map[int64]bool{}
+		for _, ids := range opened {
+			for _, id := range ids {
+				require.False(t, seen[id], "incident %d reported opened twice", id)
+				seen[id] = true
+			}
+		}
+		all, err := stores[0].IncidentList(t.Context(), &store.IncidentFilter{Rule: "flappy", Limit: 10_000})
+		require.NoError(t, err)
+		require.Len(t, all, len(seen), "every incident was reported opened by exactly one call")
+		open, err := stores[0].IncidentList(t.Context(), &store.IncidentFilter{Rule: "flappy", State: seam.IncidentOpen})
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(open), 1)
+	})
+
+	t.Run("EachNoticeOnce", func(t *testing.T) {
+		in, ok, err := stores[0].IncidentOpen(t.Context(), &store.IncidentOpenParams{Flow: "f", Rule: "dead_letters",
+			Kind: "dead_letters", Severity: "warning", Summary: "dead", Now: now})
+		require.NoError(t, err)
+		require.True(t, ok)
+		// race has every node claim kind at once and returns the winner.
+		race := func(kind seam.NoticeKind, at time.Time) int {
+			won := make([]bool, nodes)
+			errs := make([]error, nodes)
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for i, st := range stores {
+				wg.Go(func() {
+					<-start
+					_, won[i], errs[i] = st.IncidentClaimNotice(t.Context(), &store.NoticeClaimParams{ID: in.ID, Kind: kind,
+						Node: fmt.Sprintf("n%d", i), Lease: time.Minute, RemindBefore: at.Add(-time.Hour), Now: at})
+				})
+			}
+			close(start)
+			wg.Wait()
+			winner := -1
+			for i := range nodes {
+				require.NoError(t, errs[i])
+				if won[i] {
+					require.Equal(t, -1, winner, "%s notice claimed by n%d and n%d", kind, winner, i)
+					winner = i
+				}
+			}
+			require.NotEqual(t, -1, winner, "somebody claims the %s notice", kind)
+			_, err := stores[winner].IncidentRecordNotice(t.Context(), &store.NoticeRecordParams{ID: in.ID, Kind: kind,
+				Node: fmt.Sprintf("n%d", winner), Sent: []string{"chat"}, Done: true, Now: at})
+			require.NoError(t, err)
+			return winner
+		}
+		race(seam.NoticeFiring, now)
+		race(seam.NoticeReminder, now.Add(2*time.Hour))
+		_, err = stores[1].IncidentResolve(t.Context(), &store.IncidentResolveParams{Flow: "f", Rule: "dead_letters", Now: now.Add(3 * time.Hour)})
+		require.NoError(t, err)
+		race(seam.NoticeResolved, now.Add(3*time.Hour))
+		got, err := stores[2].IncidentGet(t.Context(), in.ID)
+		require.NoError(t, err)
+		require.Equal(t, 3, got.Notifications, "firing, one reminder, resolved: each sent once")
+		require.Equal(t, seam.NoticeResolved, got.Notified)
+	})
 }

@@ -65,6 +65,9 @@ func (s *Store) Prune(ctx context.Context, p *store.PruneParams) (*store.PruneRe
 	}
 	if !p.EvidenceBefore.IsZero() {
 		cutoff := nanos(p.EvidenceBefore)
+		// Resolved incidents are evidence too; PruneResult does not count
+		// them, as it predates them (the SQLite driver does the same).
+		var incidents int64
 		for _, e := range []struct {
 			table, q string
 			n        *int64
@@ -72,6 +75,7 @@ func (s *Store) Prune(ctx context.Context, p *store.PruneParams) (*store.PruneRe
 			{"effects", qPruneEffects, &res.Effects},
 			{"xrefs", qPruneXRefs, &res.XRefs},
 			{"audit", qPruneAudit, &res.Audit},
+			{"incidents", qPruneIncidents, &incidents},
 		} {
 			for {
 				tag, err := s.pool.Exec(ctx, e.q, cutoff, limit)

@@ -26,7 +26,10 @@ import (
 //     and on an ordered key (flow, route, key), so deliveries of one key get
 //     their ids in commit order and a completion always sees the intake that
 //     raced it (or the intake sees the completion);
-//   - ids from sequences, allocated under those locks.
+//   - ids from sequences, allocated under those locks;
+//   - unique indexes where one row must win: incidents_open keeps one open
+//     incident per (flow, rule), and a notice is claimed, like a
+//     delivery, by an UPDATE that re-checks the claim it expects.
 //
 // Advisory lock spaces (the first int of the two-int form): 1 dedupe keys,
 // 2 ordered keys, 3 migrations. Keys are hashtext() of the name: a
@@ -314,6 +317,109 @@ const (
 	qPruneEffects    = `DELETE FROM effects WHERE id IN (SELECT id FROM effects WHERE at < $1 ORDER BY at LIMIT $2)`
 	qPruneXRefs      = `DELETE FROM xrefs WHERE id IN (SELECT id FROM xrefs WHERE created_at < $1 ORDER BY created_at LIMIT $2)`
 	qPruneAudit      = `DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < $1 ORDER BY at LIMIT $2)`
+	// An open incident (resolved_at 0) must never match: only resolved
+	// ones are evidence, read by age from incidents_resolved.
+	qPruneIncidents = `DELETE FROM incidents WHERE id IN (SELECT id FROM incidents
+		WHERE state = 'resolved' AND resolved_at < $1 ORDER BY resolved_at LIMIT $2)`
+
+	// Incidents (store.Incidents). They are rare writes, a handful per
+	// incident, so they are plain statements on the pool, not batches.
+	incidentCols = `id, flow, rule, kind, severity, state, summary, details, opened_at, updated_at,
+		resolved_at, resolution, notified, notifications, last_notified_at, notice_kind, notice_sent, notice_error`
+
+	// qIncidentOpen opens an incident of (flow, rule) or, when one is open,
+	// brings that one up to date, in one statement: ON CONFLICT DO UPDATE
+	// is atomic under concurrency (it locks the open incident, or waits
+	// for a concurrent opener to commit and then does), so there is no
+	// moment in which another node could resolve the incident between
+	// finding it and refreshing it. The conflict target repeats the
+	// partial index's WHERE so that it names incidents_open.
+	//
+	// The id is drawn first (n) and given explicitly, so that the last
+	// column says whether this call inserted the row: only then does the
+	// row carry that id. (A refresh uses up an id, as any INSERT … ON
+	// CONFLICT of an identity does; ids stay monotonic.) A refresh keeps
+	// updated_at when nothing changed, so that it says when the numbers
+	// last moved; SET reads the row as it was (i), excluded is the new one.
+	qIncidentOpen = `WITH n AS (SELECT nextval(pg_get_serial_sequence('incidents', 'id')) AS id)
+		INSERT INTO incidents AS i (id, flow, rule, kind, severity, state, summary, details, opened_at, updated_at)
+		SELECT n.id, $1::text, $2::text, $3::text, $4::text, 'open', $5::text, $6::bytea, $7::bigint, $7::bigint FROM n
+		ON CONFLICT (flow, rule) WHERE state = 'open' DO UPDATE SET
+			updated_at = CASE WHEN i.summary = excluded.summary AND i.severity = excluded.severity
+				AND i.kind = excluded.kind AND i.details IS NOT DISTINCT FROM excluded.details
+				THEN i.updated_at ELSE excluded.updated_at END,
+			summary = excluded.summary, severity = excluded.severity, kind = excluded.kind, details = excluded.details
+		RETURNING ` + incidentCols + `, i.id = (SELECT n.id FROM n)`
+
+	qIncidentResolve = `UPDATE incidents SET state = 'resolved', resolved_at = $3, updated_at = $3, resolution = $4
+		WHERE flow = $1 AND rule = $2 AND state = 'open'
+		RETURNING ` + incidentCols
+
+	// qNoticeClaim is where nodes race for a notice. It is one UPDATE
+	// whose WHERE holds every condition: a node that finds the row locked
+	// by another's claim waits, then re-checks the WHERE on the claimed
+	// row (READ COMMITTED), finds a live claim and changes nothing; so
+	// exactly one node wins. A claim of another kind of notice than the
+	// one in progress starts its list of reached channels afresh.
+	qNoticeClaim = `UPDATE incidents SET
+		notice_owner = $1::text, notice_until = $2::bigint,
+		notice_sent = CASE WHEN notice_kind = $3::text THEN notice_sent ELSE '[]' END,
+		notice_kind = $3::text
+		WHERE id = $4::bigint AND notice_until <= $5::bigint AND (
+			($3::text = 'firing' AND state = 'open' AND notified = '') OR
+			($3::text = 'reminder' AND state = 'open' AND notified = 'firing' AND last_notified_at <= $6::bigint) OR
+			($3::text = 'resolved' AND state = 'resolved' AND notified <> 'resolved'))
+		RETURNING ` + incidentCols
+
+	// qNoticeLoad locks the incident while its claim is checked and its
+	// outcome recorded, so that no other node takes the claim over in
+	// between.
+	qNoticeLoad = `SELECT notice_owner, notice_kind, notice_sent FROM incidents WHERE id = $1 FOR UPDATE`
+
+	qNoticeDone = `UPDATE incidents SET notified = $2, notifications = notifications + 1, last_notified_at = $3,
+		notice_kind = '', notice_sent = '[]', notice_owner = '', notice_until = 0, notice_error = $4
+		WHERE id = $1
+		RETURNING ` + incidentCols
+
+	qNoticePartial = `UPDATE incidents SET notice_sent = $2, notice_owner = '', notice_until = 0, notice_error = $3
+		WHERE id = $1
+		RETURNING ` + incidentCols
+
+	qIncidentGet  = `SELECT ` + incidentCols + ` FROM incidents WHERE id = $1`
+	qIncidentList = `SELECT ` + incidentCols + ` FROM incidents`
+
+	// fNoticePending selects incidents with a notice still to send (no
+	// parameter).
+	fNoticePending = `((state = 'open' AND notified = '') OR (state = 'resolved' AND notified <> 'resolved'))`
+
+	// Series (store.Series): per flow and bucket of $2 nanoseconds from $1
+	// to $3, the records received (read by received_at, or by flow and
+	// received_at: messages_received, messages_flow) and the attempts made
+	// (read by started_at, attempts_started of 003, joined to their
+	// delivery by primary key for the flow and the dead state). Buckets
+	// are integer divisions of unix nanoseconds, computed here, so one row
+	// per (flow, bucket) comes back. A dead delivery counts once, on its
+	// last attempt, and only while it is still dead.
+	seriesReceived = `SELECT flow, (received_at - $1::bigint) / $2::bigint AS b,
+			count(*) AS received, count(*) FILTER (WHERE status = 'quarantined') AS refused
+		FROM messages WHERE received_at >= $1::bigint AND received_at < $3::bigint`
+	seriesAttempts = `SELECT d.flow, (a.started_at - $1::bigint) / $2::bigint AS b,
+			count(*) FILTER (WHERE a.error = '') AS delivered,
+			count(*) FILTER (WHERE a.error <> '') AS failed,
+			count(*) FILTER (WHERE a.error <> '' AND d.state = 'dead' AND a.number = d.attempts) AS dead
+		FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+		WHERE a.started_at >= $1::bigint AND a.started_at < $3::bigint`
+	seriesJoin = `SELECT coalesce(r.flow, t.flow), coalesce(r.b, t.b),
+			coalesce(r.received, 0), coalesce(r.refused, 0),
+			coalesce(t.delivered, 0), coalesce(t.failed, 0), coalesce(t.dead, 0)
+		FROM r FULL JOIN t ON t.flow = r.flow AND t.b = r.b
+		ORDER BY 1, 2`
+	// qSeries covers every flow; qSeriesFlow only $4 (a separate statement,
+	// not "$4 = '' OR flow = $4", so that each plan can use its index).
+	qSeries = `WITH r AS (` + seriesReceived + ` GROUP BY flow, b),
+		t AS (` + seriesAttempts + ` GROUP BY d.flow, b) ` + seriesJoin
+	qSeriesFlow = `WITH r AS (` + seriesReceived + ` AND flow = $4::text GROUP BY flow, b),
+		t AS (` + seriesAttempts + ` AND d.flow = $4::text GROUP BY d.flow, b) ` + seriesJoin
 
 	// Leadership. qLeaderElect takes the row when it is free or expired
 	// and renews it when $2 already holds it; a row comes back only when

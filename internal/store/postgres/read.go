@@ -32,6 +32,11 @@ func (w *where) add(frag string, arg any) {
 	w.conds = append(w.conds, fmt.Sprintf(frag, len(w.args)))
 }
 
+// cond adds a fixed condition that takes no parameter.
+func (w *where) cond(frag string) {
+	w.conds = append(w.conds, frag)
+}
+
 // addString filters col on v when v is set.
 func (w *where) addString(col, v string) {
 	if v != "" {

@@ -192,6 +192,15 @@ func exerciseCapabilities(t *testing.T, newStore func(t *testing.T) store.Store)
 		q := &seam.Quarantined{Stage: seam.StageMap, Reasons: []seam.Reason{{Stage: seam.StageMap, Field: "total", Message: "not money"}}}
 		ingest(t, src, &store.IngestParams{Message: newMessage("eshop-orders", "BAD"), Quarantine: q, Now: t0})
 		require.NoError(t, src.AuditAppend(t.Context(), &seam.AuditEvent{At: t0, Actor: "alice", Action: "replay", Target: "delivery:1", Detail: []byte(`{"n":1}`)}))
+		// Incidents, when the store keeps them (store.CopyTables has their
+		// table, so an exporting store must): one resolved after its
+		// firing notice went out, its resolve still to send; one open
+		// whose firing notice reached one channel of two.
+		srcInc, withIncidents := src.(store.Incidents)
+		var openInc *seam.Incident
+		if withIncidents {
+			openInc = copyIncidents(t, srcInc)
+		}
 
 		for _, tb := range store.CopyTables {
 			n, err := exp.ExportCount(t.Context(), tb.Name)
@@ -265,6 +274,35 @@ func exerciseCapabilities(t *testing.T, newStore func(t *testing.T) store.Store)
 		require.Equal(t, sa, da)
 		_, err = dst.EffectGet(t.Context(), "eshop-orders", "erp", "eshop:ES-0:erp")
 		require.NoError(t, err)
+		if withIncidents {
+			dstInc, ok := dst.(store.Incidents)
+			require.True(t, ok, "the target keeps incidents too")
+			si, err := srcInc.IncidentList(t.Context(), nil)
+			require.NoError(t, err)
+			require.Len(t, si, 2)
+			di, err := dstInc.IncidentList(t.Context(), nil)
+			require.NoError(t, err)
+			require.Equal(t, si, di, "incidents, notices in progress included")
+
+			// They keep their rules: the open incident still blocks a
+			// second one of its rule, its notice resumes where it
+			// stopped, and new ids follow the copied ones.
+			again, opened, err := dstInc.IncidentOpen(t.Context(), &store.IncidentOpenParams{Flow: openInc.Flow, Rule: openInc.Rule,
+				Kind: openInc.Kind, Severity: openInc.Severity, Summary: openInc.Summary, Details: openInc.Details, Now: t0.Add(10 * time.Minute)})
+			require.NoError(t, err)
+			require.False(t, opened, "one open incident per rule, after the copy too")
+			require.Equal(t, openInc.ID, again.ID)
+			resumed, ok, err := dstInc.IncidentClaimNotice(t.Context(), &store.NoticeClaimParams{ID: openInc.ID, Kind: seam.NoticeFiring,
+				Node: "n2", Lease: time.Minute, Now: t0.Add(10 * time.Minute)})
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.Equal(t, []string{"chat"}, resumed.NoticeSent)
+			fresh, opened, err := dstInc.IncidentOpen(t.Context(), &store.IncidentOpenParams{Flow: "crm-customers", Rule: "silence",
+				Kind: "silence", Severity: "warning", Summary: "quiet", Now: t0.Add(10 * time.Minute)})
+			require.NoError(t, err)
+			require.True(t, opened)
+			require.Greater(t, fresh.ID, si[0].ID, "incident ids continue after the copied ones")
+		}
 
 		// The copy keeps its semantics: dedupe still holds, per-key order
 		// still blocks behind the retrying head, and new ids follow.
@@ -290,4 +328,36 @@ func sm0(t *testing.T, st store.Store) int64 {
 	require.NoError(t, err)
 	require.NotEmpty(t, ms)
 	return ms[0].ID
+}
+
+// copyIncidents writes the incidents of the Copy subtest into st and
+// returns the open one.
+func copyIncidents(t *testing.T, st store.Incidents) *seam.Incident {
+	t.Helper()
+	ctx := t.Context()
+	done, _, err := st.IncidentOpen(ctx, &store.IncidentOpenParams{Flow: "eshop-orders", Rule: "silence", Kind: "silence",
+		Severity: "critical", Summary: "no records for 2h", Now: t0})
+	require.NoError(t, err)
+	_, ok, err := st.IncidentClaimNotice(ctx, &store.NoticeClaimParams{ID: done.ID, Kind: seam.NoticeFiring, Node: "n1",
+		Lease: time.Minute, Now: t0})
+	require.NoError(t, err)
+	require.True(t, ok)
+	_, err = st.IncidentRecordNotice(ctx, &store.NoticeRecordParams{ID: done.ID, Kind: seam.NoticeFiring, Node: "n1",
+		Sent: []string{"chat"}, Done: true, Now: t0.Add(time.Second)})
+	require.NoError(t, err)
+	_, err = st.IncidentResolve(ctx, &store.IncidentResolveParams{Flow: "eshop-orders", Rule: "silence",
+		Resolution: "a record arrived", Now: t0.Add(time.Hour)})
+	require.NoError(t, err)
+
+	open, _, err := st.IncidentOpen(ctx, &store.IncidentOpenParams{Flow: "eshop-orders", Rule: "dead_letters",
+		Kind: "dead_letters", Severity: "warning", Summary: "3 dead letters", Details: []byte(`{"dead":3}`), Now: t0})
+	require.NoError(t, err)
+	_, ok, err = st.IncidentClaimNotice(ctx, &store.NoticeClaimParams{ID: open.ID, Kind: seam.NoticeFiring, Node: "n1",
+		Lease: time.Minute, Now: t0})
+	require.NoError(t, err)
+	require.True(t, ok)
+	open, err = st.IncidentRecordNotice(ctx, &store.NoticeRecordParams{ID: open.ID, Kind: seam.NoticeFiring, Node: "n1",
+		Sent: []string{"chat"}, Error: "email: connection refused", Now: t0})
+	require.NoError(t, err)
+	return open
 }

@@ -1,0 +1,11 @@
+-- 003_attempts_by_time: the dashboard's charts (store.Series) count
+-- attempts per bucket over the last hour or day. Without this index every
+-- chart scanned the whole attempts table; with it a chart reads only the
+-- attempts of its window (messages are already read by received_at, with
+-- messages_received and messages_flow of 001). It costs one index entry
+-- per attempt written.
+--
+-- Migrations run in one transaction, so this is not CREATE INDEX
+-- CONCURRENTLY: on a large ledger, completions wait while the first node
+-- of the new version builds it (seconds per few million attempts).
+CREATE INDEX attempts_started ON attempts (started_at);
