@@ -34,14 +34,7 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, _ string) erro
 		return q.err
 	}
 	list, err := s.Ledger.MessageList(r.Context(), f)
-	if err != nil {
-		return err
-	}
-	if list == nil {
-		list = []*seam.Message{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"messages": list})
-	return nil
+	return writeList(w, "messages", list, err)
 }
 
 func (s *Server) message(w http.ResponseWriter, r *http.Request, _ string) error {
@@ -71,14 +64,7 @@ func (s *Server) deliveries(w http.ResponseWriter, r *http.Request, _ string) er
 		return q.err
 	}
 	list, err := s.Ledger.DeliveryList(r.Context(), f)
-	if err != nil {
-		return err
-	}
-	if list == nil {
-		list = []*seam.Delivery{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"deliveries": list})
-	return nil
+	return writeList(w, "deliveries", list, err)
 }
 
 func (s *Server) delivery(w http.ResponseWriter, r *http.Request, _ string) error {
@@ -104,14 +90,7 @@ func (s *Server) quarantineList(w http.ResponseWriter, r *http.Request, _ string
 		return q.err
 	}
 	list, err := s.Ledger.QuarantineList(r.Context(), f)
-	if err != nil {
-		return err
-	}
-	if list == nil {
-		list = []*seam.Quarantined{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"quarantine": list})
-	return nil
+	return writeList(w, "quarantine", list, err)
 }
 
 func (s *Server) quarantineGet(w http.ResponseWriter, r *http.Request, _ string) error {
@@ -189,12 +168,18 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, _ string) error {
 		return q.err
 	}
 	list, err := s.Ledger.AuditList(r.Context(), f)
+	return writeList(w, "audit", list, err)
+}
+
+// writeList answers a list under its name; an empty list is [], never
+// null, so that clients can iterate without a check.
+func writeList[T any](w http.ResponseWriter, name string, list []T, err error) error {
 	if err != nil {
 		return err
 	}
 	if list == nil {
-		list = []*seam.AuditEvent{}
+		list = []T{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"audit": list})
+	writeJSON(w, http.StatusOK, map[string]any{name: list})
 	return nil
 }

@@ -207,3 +207,15 @@ func TestOpenAPIDescribesEveryEndpoint(t *testing.T) {
 		require.Contains(t, paths, p)
 	}
 }
+
+func TestEmptyListsAreArraysNotNull(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, tc := range []struct{ path, name string }{
+		{"/api/deliveries", "deliveries"}, {"/api/quarantine", "quarantine"}, {"/api/audit", "audit"},
+	} {
+		resp, body := b.do(t, "GET", tc.path, viewerToken, "")
+		require.Equal(t, 200, resp.StatusCode)
+		require.Equal(t, []any{}, body[tc.name], "%s must answer [] so clients can iterate", tc.path)
+	}
+}
