@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # The reference-flow benchmark: Seam against a bare Go proxy, side by side,
-# same run, same machine (see bench/README.md).
+# same run, same machine (see bench/README.md); Seam on SQLite by default,
+# also on PostgreSQL with one node and with two.
 #
 #   bench/reference/run.sh                        # both systems, 25 s each, once (~2 min)
 #   BENCH_REPEAT=3 bench/reference/run.sh         # three rounds, medians
 #   BENCH_DURATION=10s bench/reference/run.sh     # shorter load
 #   bench/reference/run.sh -systems proxy         # any refbench flag (-help lists them)
+#   BENCH_DURATION=15s bench/reference/run.sh -systems proxy,seam,seam-pg,seam-pg2
+#                                                 # all four: SQLite, PostgreSQL with one node
+#                                                 # and with two (~5 min)
+#
+# seam-pg and seam-pg2 need PostgreSQL: BENCH_PG (or -pg) is its URL, default
+# postgres://postgres@127.0.0.1:5432/test?sslmode=disable; each round gets a
+# fresh schema there, dropped after it. BENCH_SYSTEMS sets -systems.
 #
 # It installs wrk with apt if missing, builds the sink (from the shared
 # bench/sink beside the repo), the proxy, seam and the runner into a

@@ -7,15 +7,22 @@
 // repeated) and exits 1 when a system lost an acknowledged record or sent
 // an invalid one.
 //
+// The systems: proxy (bench/proxy), seam (SQLite ledger), seam-pg (one
+// node on PostgreSQL) and seam-pg2 (two nodes on one PostgreSQL ledger,
+// one wrk per node with half the connections each). The PostgreSQL ones
+// get a fresh schema per round in the database of -pg, dropped after it.
+//
 // bench/reference/run.sh installs wrk, builds the binaries and runs it:
 //
 //	bench/reference/run.sh                   # 25 s per system, once
 //	BENCH_REPEAT=3 bench/reference/run.sh    # three rounds, medians
 //	bench/reference/run.sh -systems proxy -duration 10s
+//	bench/reference/run.sh -systems proxy,seam,seam-pg,seam-pg2
 package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -34,6 +41,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -57,6 +65,8 @@ type config struct {
 	strictSink              bool
 	seamArgs                []string
 	profile                 time.Duration
+	pgDSN                   string
+	pgKeep                  bool
 }
 
 func main() {
@@ -72,7 +82,7 @@ func run() int {
 	flag.IntVar(&c.repeat, "repeat", envInt("BENCH_REPEAT", 1), "rounds; the table shows medians (env BENCH_REPEAT)")
 	flag.IntVar(&c.threads, "threads", 2, "wrk threads")
 	flag.IntVar(&c.conns, "connections", 64, "wrk connections (concurrent senders)")
-	flag.StringVar(&systems, "systems", envString("BENCH_SYSTEMS", "proxy,seam"), "systems to measure, in order (env BENCH_SYSTEMS)")
+	flag.StringVar(&systems, "systems", envString("BENCH_SYSTEMS", "proxy,seam"), "systems to measure, in order: proxy, seam (SQLite), seam-pg (one node on PostgreSQL), seam-pg2 (two nodes on one PostgreSQL ledger) (env BENCH_SYSTEMS)")
 	flag.StringVar(&c.sinkBin, "sink-bin", "/tmp/benchsink", "the sink binary (go build -C ../shared/bench/sink)")
 	flag.StringVar(&c.proxyBin, "proxy-bin", "/tmp/benchproxy", "the proxy binary (go build ./bench/proxy)")
 	flag.StringVar(&c.seamBin, "seam-bin", "/tmp/seam", "the seam binary (go build ./cmd/seam)")
@@ -81,7 +91,9 @@ func run() int {
 	flag.StringVar(&c.workDir, "workdir", "", "where logs and Seam's database go (default: a new temporary directory, removed unless a run fails)")
 	flag.BoolVar(&c.strictSink, "strict-sink", false, "count every record the sink refuses as invalid, even its float64 rounding artefact on exact half cents")
 	flag.StringVar(&seamArgs, "seam-args", "", "extra arguments for seam run, space-separated")
-	flag.DurationVar(&c.profile, "cpuprofile", 0, "capture a CPU profile of Seam (seam run --pprof) for this long during the measured load (0: off)")
+	flag.DurationVar(&c.profile, "cpuprofile", 0, "capture a CPU profile of Seam (seam run --pprof; the first node of seam-pg2) for this long during the measured load (0: off)")
+	flag.StringVar(&c.pgDSN, "pg", envString("BENCH_PG", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL for seam-pg and seam-pg2, without search_path: each round gets a fresh schema there, dropped after it (env BENCH_PG)")
+	flag.BoolVar(&c.pgKeep, "pg-keep", false, "keep the rounds' PostgreSQL schemas instead of dropping them")
 	flag.Parse()
 	if flag.NArg() > 0 || c.repeat < 1 || c.duration < time.Second || c.threads < 1 || c.conns < c.threads {
 		fmt.Fprintln(os.Stderr, "refbench: bad flags; see -help")
@@ -90,8 +102,12 @@ func run() int {
 	c.systems = strings.FieldsFunc(systems, func(r rune) bool { return r == ',' || r == ' ' })
 	c.seamArgs = strings.Fields(seamArgs)
 	for _, s := range c.systems {
-		if s != "proxy" && s != "seam" {
-			fmt.Fprintf(os.Stderr, "refbench: unknown system %q (proxy, seam)\n", s)
+		if !slices.Contains(allSystems, s) {
+			fmt.Fprintf(os.Stderr, "refbench: unknown system %q (%s)\n", s, strings.Join(allSystems, ", "))
+			return exitSetup
+		}
+		if c.conns < nodesOf(s) {
+			fmt.Fprintf(os.Stderr, "refbench: %s splits the connections over %d nodes; -connections %d is too few\n", s, nodesOf(s), c.conns)
 			return exitSetup
 		}
 	}
@@ -107,6 +123,9 @@ func run() int {
 			return exitSetup
 		}
 		c.workDir = d
+	} else if err := os.MkdirAll(c.workDir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "refbench:", err)
+		return exitSetup
 	}
 	b := &bench{cfg: c, ctx: ctx, nonce: strconv.FormatInt(time.Now().Unix()%100000, 36)}
 	code := b.main()
@@ -121,6 +140,9 @@ func run() int {
 	return code
 }
 
+// allSystems are the systems -systems can name.
+var allSystems = []string{"proxy", "seam", "seam-pg", "seam-pg2"}
+
 type bench struct {
 	cfg   config
 	ctx   context.Context
@@ -128,6 +150,10 @@ type bench struct {
 	sink  string // base URL
 	// sinkProc is the sink's process, for its CPU time.
 	sinkProc *proc
+	// pg is the runner's connection to PostgreSQL, when a system uses it.
+	pg *pgAdmin
+	// quantileLua is the wrk script of the systems with several nodes.
+	quantileLua string
 }
 
 // result is one system's measurement in one round.
@@ -136,6 +162,14 @@ type result struct {
 	intakeRPS, deliveredRPS      float64
 	p50, p99                     float64 // ms
 	rssMiB, cpuPerRec            float64
+	nodes                        int
+	rssMaxMiB                    float64 // the largest node's, with several
+	p99Merged                    float64 // ms, several nodes: from the merged latency distributions
+	pgCPUPerRec                  float64 // the PostgreSQL server's CPU for this system's sessions, µs
+	pgCPUOK, walOK               bool
+	walBytes, commits            float64 // per record
+	walFPI, walSyncs             float64 // per 1,000 records
+	nodeLines                    []string
 	acked, wrkRequests, non2xx   int64
 	sockErrs                     int64
 	received, unique, duplicates int64
@@ -158,10 +192,31 @@ func (b *bench) main() int {
 			return exitSetup
 		}
 	}
-	if slices.Contains(c.systems, "seam") {
+	if slices.ContainsFunc(c.systems, isSeam) {
 		out, err := exec.CommandContext(b.ctx, c.seamBin, "run", "--help").CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "run") {
 			fmt.Fprintf(os.Stderr, "refbench: %s run --help failed (%v): seam run is not available in this build\n%s", c.seamBin, err, out)
+			return exitSetup
+		}
+	}
+
+	if slices.ContainsFunc(c.systems, isPG) {
+		pg, err := openPGAdmin(b.ctx, c.pgDSN)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "refbench:", err)
+			return exitSetup
+		}
+		defer pg.close()
+		b.pg = pg
+	}
+	if slices.ContainsFunc(c.systems, func(s string) bool { return nodesOf(s) > 1 }) {
+		lua, err := filepath.Abs(c.lua)
+		if err == nil {
+			b.quantileLua = filepath.Join(c.workDir, "orders-quantiles.lua")
+			err = os.WriteFile(b.quantileLua, []byte(quantileScript(lua)), 0o644)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "refbench:", err)
 			return exitSetup
 		}
 	}
@@ -197,7 +252,10 @@ func (b *bench) main() int {
 				fmt.Fprintf(os.Stderr, "refbench: round %d, %s: %v\n", round, sys, err)
 				return exitSetup
 			}
-			fmt.Printf("  round %d %-5s %s\n", round, sys, r.oneLine())
+			fmt.Printf("  round %d %-8s %s\n", round, sys, r.oneLine())
+			for _, l := range r.nodeLines {
+				fmt.Printf("    %s\n", l)
+			}
 			all[sys] = append(all[sys], r)
 		}
 	}
@@ -229,58 +287,71 @@ func (b *bench) main() int {
 }
 
 func (r *result) oneLine() string {
-	return fmt.Sprintf("%6.0f rec/s acked, %6.0f delivered, p50 %5.2f ms, p99 %6.2f ms, RSS %5.1f MiB, %3.0f µs CPU/rec; acked %d, sink unique %d, dups %d, invalid %d/%d, drain %s; others used %.0f %% of the CPUs (load %.1f before)",
+	s := fmt.Sprintf("%6.0f rec/s acked, %6.0f delivered, p50 %5.2f ms, p99 %6.2f ms, RSS %5.1f MiB, %3.0f µs CPU/rec; acked %d, sink unique %d, dups %d, invalid %d/%d, drain %s; others used %.0f %% of the CPUs (load %.1f before)",
 		r.intakeRPS, r.deliveredRPS, r.p50, r.p99, r.rssMiB, r.cpuPerRec, r.acked, r.unique, r.duplicates, r.invalid, r.validated, r.drainTime.Round(10*time.Millisecond), r.foreignPct, r.load)
+	if r.nodes > 1 {
+		s += fmt.Sprintf("; %d nodes: p99 the worse node's (%.2f ms merged), RSS summed (largest %.1f MiB), CPU summed", r.nodes, r.p99Merged, r.rssMaxMiB)
+	}
+	if r.pgCPUOK {
+		s += fmt.Sprintf("; PostgreSQL %.0f µs CPU/rec", r.pgCPUPerRec)
+	}
+	if r.walOK {
+		s += fmt.Sprintf(", %.1f commits/rec, WAL %.0f B/rec (%.0f full-page images and %.0f WAL fsyncs per 1,000 rec)", r.commits, r.walBytes, r.walFPI, r.walSyncs)
+	}
+	return s
 }
 
 // measure runs one system once.
 func (b *bench) measure(round int, sys string) (*result, error) {
 	c := b.cfg
-	res := &result{system: sys}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	var p *proc
+	res := &result{system: sys, nodes: nodesOf(sys)}
 	var pprofAddr string
-	switch sys {
-	case "proxy":
-		p, err = b.start(fmt.Sprintf("proxy-%d", round), c.proxyBin, nil, "-listen", port, "-sink", b.sink+sinkPath)
-	case "seam":
-		dir := filepath.Join(c.workDir, fmt.Sprintf("seam-%d", round))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+	if isSeam(sys) && c.profile > 0 {
+		var err error
+		if pprofAddr, err = freePort(); err != nil {
 			return nil, err
 		}
-		env := []string{"SEAM_STORE=sqlite:" + filepath.Join(dir, "seam.db"), "SEAM_LISTEN=" + port, "SINK_URL=" + b.sink}
-		args := append([]string{"run"}, c.seamArgs...)
-		if c.profile > 0 {
-			if pprofAddr, err = freePort(); err != nil {
-				return nil, err
-			}
-			args = append(args, "--pprof", pprofAddr)
-		}
-		args = append(args, c.project)
-		p, err = b.start(fmt.Sprintf("seam-%d", round), c.seamBin, env, args...)
 	}
+	var led *ledger
+	if isPG(sys) {
+		var err error
+		schema := fmt.Sprintf("refbench_%s_%d_%s", b.nonce, round, strings.ReplaceAll(sys, "-", ""))
+		if led, err = b.pg.newLedger(b.ctx, schema, c.pgKeep); err != nil {
+			return nil, err
+		}
+		// Registered first, so run last: after the nodes stopped.
+		defer led.drop()
+	}
+	nodes, err := b.startSystem(round, sys, led, pprofAddr)
+	defer func() {
+		for _, n := range nodes {
+			_ = n.p.stop()
+		}
+	}()
 	if err != nil {
 		return nil, err
 	}
-	defer p.stop()
-	if err := b.waitListening(p, port); err != nil {
-		return nil, err
+	name := nodes[0].p.name
+	if len(nodes) > 1 {
+		name = fmt.Sprintf("%s-%d", sys, round)
 	}
-	url := "http://" + port + intakeURL
+	procs := make([]*proc, len(nodes))
+	addrs := make([]string, len(nodes))
+	for i, n := range nodes {
+		procs[i], addrs[i] = n.p, n.addr
+	}
 
 	// Warm up, let the warm-up records arrive, then start from a clean sink.
 	if _, err := b.getSink("/_reset"); err != nil {
 		return nil, err
 	}
-	prefix := fmt.Sprintf("W%s%d%s", b.nonce, round, sys)
-	w, err := b.wrk(url, c.warmup, prefix, p.name+"-warmup")
+	tag := strings.ReplaceAll(sys, "-", "")
+	prefix := fmt.Sprintf("W%s%d%s", b.nonce, round, tag)
+	w, err := b.load(addrs, c.warmup, prefix, name, "-warmup")
 	if err != nil {
 		return nil, err
 	}
-	if st, _, err := b.waitDelivered(w.acked(), p); err != nil {
+	if st, _, err := b.waitDelivered(w.acked(), name, procs); err != nil {
 		return nil, err
 	} else if st.UniqueIDs < w.acked() {
 		res.failures = append(res.failures, fmt.Sprintf("warm-up: the sink has %d of %d acknowledged records after %s (so the measured counts below may include warm-up records delivered late)", st.UniqueIDs, w.acked(), c.drain))
@@ -292,28 +363,36 @@ func (b *bench) measure(round int, sys string) (*result, error) {
 		return nil, err
 	}
 
-	cpu0, sinkCPU0, mach0 := p.cpuTime(), b.sinkProc.cpuTime(), machineCPU()
+	cpu0 := make([]time.Duration, len(nodes))
+	for i, p := range procs {
+		cpu0[i] = p.cpuTime()
+	}
+	sinkCPU0, mach0 := b.sinkProc.cpuTime(), machineCPU()
+	var pg0 pgSample
+	if led != nil {
+		pg0 = led.sample(b.ctx)
+	}
 	load := loadAvg()
 	type profResult struct {
 		path string
 		err  error
 	}
 	var prof chan profResult
-	if sys == "seam" && c.profile > 0 {
+	if pprofAddr != "" {
 		prof = make(chan profResult, 1)
 		go func() {
-			path, err := b.cpuProfile(pprofAddr, p.name, min(c.profile, c.duration-time.Second))
+			path, err := b.cpuProfile(pprofAddr, procs[0].name, min(c.profile, c.duration-time.Second))
 			prof <- profResult{path, err}
 		}()
 	}
-	prefix = fmt.Sprintf("R%s%d%s", b.nonce, round, sys)
+	prefix = fmt.Sprintf("R%s%d%s", b.nonce, round, tag)
 	wrkStart := time.Now()
-	w, err = b.wrk(url, c.duration, prefix, p.name)
+	w, err = b.load(addrs, c.duration, prefix, name, "")
 	if err != nil {
 		return nil, err
 	}
 	wrkEnd := time.Now()
-	st, at, err := b.waitDelivered(w.acked(), p)
+	st, at, err := b.waitDelivered(w.acked(), name, procs)
 	if err != nil {
 		return nil, err
 	}
@@ -321,32 +400,63 @@ func (b *bench) measure(round int, sys string) (*result, error) {
 	if prof != nil {
 		pr := <-prof
 		if pr.err != nil {
-			fmt.Printf("  CPU profile of %s failed: %v\n", p.name, pr.err)
+			fmt.Printf("  CPU profile of %s failed: %v\n", procs[0].name, pr.err)
 		}
 		profPath = pr.path
 	}
-	cpu := p.cpuTime() - cpu0
+	var cpu, pgCPU time.Duration
+	nodeCPU := make([]time.Duration, len(nodes))
+	for i, p := range procs {
+		nodeCPU[i] = p.cpuTime() - cpu0[i]
+		cpu += nodeCPU[i]
+	}
+	if led != nil {
+		pg1 := led.sample(b.ctx)
+		if pg0.ok && pg1.ok {
+			pgCPU = pg1.cpuSince(pg0)
+			res.pgCPUOK = true
+		}
+		if pg0.walOK && pg1.walOK {
+			res.walOK = true
+			res.walBytes = float64(pg1.walBytes - pg0.walBytes)
+			res.walFPI = float64(pg1.walFPI - pg0.walFPI)
+			res.walSyncs = float64(pg1.syncs - pg0.syncs)
+			res.commits = float64(pg1.commits - pg0.commits)
+		}
+	}
 	// CPU time used on the machine by anything but this measurement (other
 	// people's builds and tests): the noise in the figures.
-	foreign := machineCPU() - mach0 - cpu - (b.sinkProc.cpuTime() - sinkCPU0) - w.cpu
+	foreign := machineCPU() - mach0 - cpu - pgCPU - (b.sinkProc.cpuTime() - sinkCPU0) - w.cpu
 	res.foreignPct = 100 * foreign.Seconds() / (time.Since(wrkStart).Seconds() * float64(runtime.NumCPU()))
 	res.load = load
-	res.rssMiB = float64(p.peakRSS()) / 1024
-	died := p.exitedEarly()
-	if err := p.stop(); err != nil && !died {
-		res.exitErr = err.Error()
-		res.failures = append(res.failures, fmt.Sprintf("%s did not stop cleanly: %v (log %s)", sys, err, p.log))
+	rss := make([]float64, len(nodes))
+	for i, p := range procs {
+		rss[i] = float64(p.peakRSS()) / 1024
+		res.rssMiB += rss[i]
+		res.rssMaxMiB = max(res.rssMaxMiB, rss[i])
+	}
+	for i, p := range procs {
+		died := p.exitedEarly()
+		if err := p.stop(); err != nil && !died {
+			res.exitErr = err.Error()
+			res.failures = append(res.failures, fmt.Sprintf("%s did not stop cleanly: %v (log %s)", p.name, err, p.log))
+		}
+		if died {
+			res.failures = append(res.failures, fmt.Sprintf("%s exited during the run (%v; log %s):\n%s", p.name, p.err, p.log, tail(p.log, 20)))
+		}
+		if len(nodes) > 1 {
+			part := w.parts[i]
+			res.nodeLines = append(res.nodeLines, fmt.Sprintf("%s: %.0f rec/s acked, p50 %.2f ms, p99 %.2f ms, RSS %.1f MiB, CPU %.1f s (%.0f µs per record it acked)",
+				p.name, float64(part.acked())/part.seconds, part.p50, part.p99, rss[i], nodeCPU[i].Seconds(), nodeCPU[i].Seconds()*1e6/float64(max(part.acked(), 1))))
+		}
 	}
 	if profPath != "" {
 		fmt.Printf("  %s\n", b.summariseProfile(profPath))
 	}
-	if died {
-		res.failures = append(res.failures, fmt.Sprintf("%s exited during the run (%v; log %s):\n%s", sys, p.err, p.log, tail(p.log, 20)))
-	}
 
 	res.acked, res.wrkRequests, res.non2xx, res.sockErrs = w.acked(), w.requests, w.non2xx, w.sockErrs
-	res.p50, res.p99 = w.p50, w.p99
-	res.intakeRPS = float64(res.acked) / w.seconds
+	res.p50, res.p99, res.p99Merged = w.p50, w.p99, w.p99Merged
+	res.intakeRPS = w.rps
 	res.drainTime = max(at.Sub(wrkEnd), 0)
 	// Delivered: acknowledged records that reached the sink, over the time
 	// from the start of the load until the last of them arrived.
@@ -356,13 +466,18 @@ func (b *bench) measure(round int, sys string) (*result, error) {
 	res.sinkConns = st.NewConns
 	if res.acked > 0 {
 		res.cpuPerRec = cpu.Seconds() * 1e6 / float64(res.acked)
+		res.pgCPUPerRec = pgCPU.Seconds() * 1e6 / float64(res.acked)
+		res.walBytes /= float64(res.acked)
+		res.walFPI *= 1000 / float64(res.acked)
+		res.walSyncs *= 1000 / float64(res.acked)
+		res.commits /= float64(res.acked)
 	}
 	if res.non2xx > 0 || res.sockErrs > 0 {
-		fmt.Printf("  note: %s answered %d non-2xx and had %d socket errors out of %d requests (log %s)\n", sys, res.non2xx, res.sockErrs, res.wrkRequests, p.log)
+		fmt.Printf("  note: %s answered %d non-2xx and had %d socket errors out of %d requests (logs %s)\n", sys, res.non2xx, res.sockErrs, res.wrkRequests, logs(procs))
 	}
 	if lost := res.acked - res.unique; lost > 0 {
 		res.lost = lost
-		res.failures = append(res.failures, fmt.Sprintf("the sink received %d unique records of %d acknowledged: %d lost (or still undelivered after %s); log %s", res.unique, res.acked, lost, c.drain, p.log))
+		res.failures = append(res.failures, fmt.Sprintf("the sink received %d unique records of %d acknowledged: %d lost (or still undelivered after %s); logs %s", res.unique, res.acked, lost, c.drain, logs(procs)))
 	}
 	if st.NoID > 0 {
 		res.failures = append(res.failures, fmt.Sprintf("the sink got %d requests without an id", st.NoID))
@@ -374,7 +489,7 @@ func (b *bench) measure(round int, sys string) (*result, error) {
 		res.explained, res.why = reference.ExplainSinkError(res.lastError)
 		// The artefact hits about 0.7 % of orders.lua's records; allow three
 		// times the expected share of the sample before calling it a bug.
-		perThread := int(w.requests)/c.threads + 1
+		perThread := int(w.requests)/w.threads + 1
 		bound := int64(math.Ceil(3*reference.SinkArtefactRate(perThread)*float64(res.validated))) + 3
 		if c.strictSink || !res.explained || res.invalid > bound {
 			res.explained = false
@@ -382,6 +497,82 @@ func (b *bench) measure(round int, sys string) (*result, error) {
 		}
 	}
 	return res, nil
+}
+
+// node is one server process of a system under test and its address.
+type node struct {
+	p    *proc
+	addr string
+}
+
+// startSystem starts a system's processes and waits until each listens.
+// On an error it returns the nodes started so far, for the caller to stop.
+func (b *bench) startSystem(round int, sys string, led *ledger, pprofAddr string) ([]node, error) {
+	c := b.cfg
+	var nodes []node
+	for i := 1; i <= nodesOf(sys); i++ {
+		addr, err := freePort()
+		if err != nil {
+			return nodes, err
+		}
+		var p *proc
+		switch sys {
+		case "proxy":
+			p, err = b.start(fmt.Sprintf("proxy-%d", round), c.proxyBin, nil, "-listen", addr, "-sink", b.sink+sinkPath)
+		case "seam":
+			dir := filepath.Join(c.workDir, fmt.Sprintf("seam-%d", round))
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nodes, err
+			}
+			env := []string{"SEAM_STORE=sqlite:" + filepath.Join(dir, "seam.db"), "SEAM_LISTEN=" + addr, "SINK_URL=" + b.sink}
+			args := append([]string{"run"}, c.seamArgs...)
+			if pprofAddr != "" {
+				args = append(args, "--pprof", pprofAddr)
+			}
+			args = append(args, c.project)
+			p, err = b.start(fmt.Sprintf("seam-%d", round), c.seamBin, env, args...)
+		default: // seam-pg, seam-pg2: one ledger, a node per process
+			name := fmt.Sprintf("%s-%d", sys, round)
+			nodeName := fmt.Sprintf("n%d", i)
+			if nodesOf(sys) > 1 {
+				name += "-" + nodeName
+			}
+			args := []string{"run", "--store", led.dsn(nodeName), "--node", nodeName, "--listen", addr}
+			args = append(args, c.seamArgs...)
+			if pprofAddr != "" && i == 1 {
+				args = append(args, "--pprof", pprofAddr)
+			}
+			args = append(args, c.project)
+			p, err = b.start(name, c.seamBin, []string{"SINK_URL=" + b.sink}, args...)
+		}
+		if err != nil {
+			return nodes, err
+		}
+		nodes = append(nodes, node{p: p, addr: addr})
+	}
+	// The nodes start together (several nodes migrating one ledger at once
+	// is part of what is exercised); wait for each.
+	for _, n := range nodes {
+		if err := b.waitListening(n.p, n.addr); err != nil {
+			return nodes, err
+		}
+	}
+	if led != nil {
+		var addrs []string
+		for _, n := range nodes {
+			addrs = append(addrs, n.addr)
+		}
+		fmt.Printf("  %s: schema %s, nodes at %s\n", sys, led.schema, strings.Join(addrs, ", "))
+	}
+	return nodes, nil
+}
+
+func logs(procs []*proc) string {
+	var l []string
+	for _, p := range procs {
+		l = append(l, p.log)
+	}
+	return strings.Join(l, ", ")
 }
 
 // settle waits until the sink's counters stop moving, so that nothing from
@@ -405,9 +596,9 @@ func (b *bench) settle() error {
 }
 
 // waitDelivered polls the sink until it has n unique records, the drain
-// bound passes, or the system dies; it returns the last stats and when
-// they were reached.
-func (b *bench) waitDelivered(n int64, p *proc) (*sinkStats, time.Time, error) {
+// bound passes, or a process of the system dies; it returns the last stats
+// and when they were reached.
+func (b *bench) waitDelivered(n int64, name string, procs []*proc) (*sinkStats, time.Time, error) {
 	start := time.Now()
 	deadline := start.Add(b.cfg.drain)
 	report := start.Add(5 * time.Second)
@@ -417,11 +608,11 @@ func (b *bench) waitDelivered(n int64, p *proc) (*sinkStats, time.Time, error) {
 			return nil, time.Time{}, err
 		}
 		now := time.Now()
-		if st.UniqueIDs >= n || now.After(deadline) || p.exitedEarly() {
+		if st.UniqueIDs >= n || now.After(deadline) || slices.ContainsFunc(procs, (*proc).exitedEarly) {
 			return st, now, nil
 		}
 		if now.After(report) {
-			fmt.Printf("    %s: waiting for delivery, the sink has %d of %d acknowledged records after %s\n", p.name, st.UniqueIDs, n, now.Sub(start).Round(time.Second))
+			fmt.Printf("    %s: waiting for delivery, the sink has %d of %d acknowledged records after %s\n", name, st.UniqueIDs, n, now.Sub(start).Round(time.Second))
 			report = report.Add(5 * time.Second)
 		}
 		if err := sleep(b.ctx, 50*time.Millisecond); err != nil {
@@ -476,16 +667,139 @@ func (b *bench) summariseProfile(path string) string {
 type wrkResult struct {
 	cpu                        time.Duration
 	requests, non2xx, sockErrs int64
-	seconds                    float64
-	p50, p99                   float64
+	seconds                    float64 // the longest of the wrk processes
+	p50, p99                   float64 // ms
+	// Set by load: acknowledged records per second, summed over the wrk
+	// processes; wrk threads in all.
+	rps     float64
+	threads int
+	// With several wrk processes (one per node): p50 and p99Merged are read
+	// from their latency distributions merged, p99 is the worse of theirs.
+	p99Merged float64
+	quantiles []quantile // this process's latency distribution (quantileLua)
+	parts     []*wrkResult
 }
+
+// quantile is one point of wrk's latency distribution: pct % of the
+// requests took at most ms.
+type quantile struct{ pct, ms float64 }
 
 func (w *wrkResult) acked() int64 { return w.requests - w.non2xx - w.sockErrs }
 
-func (b *bench) wrk(url string, d time.Duration, prefix, logName string) (*wrkResult, error) {
+// load runs wrk against a system: one wrk with every connection for one
+// node; for several nodes one wrk per node at once, splitting the
+// connections and threads, each with its own order-number prefix (prefix +
+// "n1", "n2", …), the results summed and the latencies merged.
+func (b *bench) load(addrs []string, d time.Duration, prefix, name, suffix string) (*wrkResult, error) {
+	c := b.cfg
+	if len(addrs) == 1 {
+		w, err := b.wrk("http://"+addrs[0]+intakeURL, d, prefix, name+suffix, c.threads, c.conns, c.lua)
+		if err != nil {
+			return nil, err
+		}
+		w.threads, w.rps = c.threads, float64(w.acked())/w.seconds
+		return w, nil
+	}
+	n := len(addrs)
+	parts := make([]*wrkResult, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i, a := range addrs {
+		wg.Go(func() {
+			parts[i], errs[i] = b.wrk("http://"+a+intakeURL, d, fmt.Sprintf("%sn%d", prefix, i+1),
+				fmt.Sprintf("%s-n%d%s", name, i+1, suffix), max(1, c.threads/n), c.conns/n, b.quantileLua)
+			if parts[i] != nil {
+				parts[i].threads = max(1, c.threads/n)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return mergeWrk(parts), nil
+}
+
+// mergeWrk sums the counts of several wrk processes run at once and merges
+// their latencies: p50 from the merged distributions, p99 the worse of the
+// processes' (and p99Merged from the merged distributions).
+func mergeWrk(parts []*wrkResult) *wrkResult {
+	m := &wrkResult{parts: parts}
+	for _, w := range parts {
+		m.cpu += w.cpu
+		m.requests += w.requests
+		m.non2xx += w.non2xx
+		m.sockErrs += w.sockErrs
+		m.threads += w.threads
+		m.seconds = max(m.seconds, w.seconds)
+		m.rps += float64(w.acked()) / w.seconds
+		m.p99 = max(m.p99, w.p99)
+		m.p50 = max(m.p50, w.p50) // unless the distributions can be merged
+	}
+	m.p99Merged = m.p99
+	if v, ok := mergedPercentile(parts, 50); ok {
+		m.p50 = v
+	}
+	if v, ok := mergedPercentile(parts, 99); ok {
+		m.p99Merged = v
+	}
+	return m
+}
+
+// mergedPercentile is the pct percentile of the requests of all parts, from
+// each part's distribution (quantiles every 0.1 %) weighted by its requests.
+// Each quantile stands for the requests between it and the one before, at
+// its own (upper) value; for one part it gives that part's own percentiles.
+func mergedPercentile(parts []*wrkResult, pct float64) (float64, bool) {
+	type point struct{ ms, n float64 }
+	var pts []point
+	var total float64
+	for _, w := range parts {
+		if len(w.quantiles) == 0 {
+			return 0, false
+		}
+		prev := 0.0
+		for _, q := range w.quantiles {
+			n := (q.pct - prev) / 100 * float64(w.requests)
+			prev = q.pct
+			pts = append(pts, point{q.ms, n})
+			total += n
+		}
+	}
+	if total == 0 {
+		return 0, false
+	}
+	slices.SortStableFunc(pts, func(a, b point) int { return cmp.Compare(a.ms, b.ms) })
+	target, sum := pct/100*total, 0.0
+	for _, p := range pts {
+		sum += p.n
+		if sum >= target*(1-1e-9) {
+			return p.ms, true
+		}
+	}
+	return pts[len(pts)-1].ms, true
+}
+
+// quantileScript is the wrk script for a node of several: orders.lua, plus
+// wrk's latency distribution printed at the end (every 0.1 %), so that the
+// runner can merge the distributions of the wrk processes.
+func quantileScript(lua string) string {
+	return fmt.Sprintf(`-- written by refbench (bench/reference/cmd/refbench): %[1]s plus its latency distribution
+dofile(%[1]q)
+
+function done(summary, latency, requests)
+   for i = 1, 1000 do
+      local p = i / 10
+      io.write(string.format("refbench-quantile %%.1f %%d\n", p, latency:percentile(p)))
+   end
+end
+`, lua)
+}
+
+func (b *bench) wrk(url string, d time.Duration, prefix, logName string, threads, conns int, script string) (*wrkResult, error) {
 	c := b.cfg
 	secs := int(math.Round(d.Seconds()))
-	args := []string{"-t" + strconv.Itoa(c.threads), "-c" + strconv.Itoa(c.conns), "-d" + strconv.Itoa(secs) + "s", "--latency", "-s", c.lua, url, "--", prefix}
+	args := []string{"-t" + strconv.Itoa(threads), "-c" + strconv.Itoa(conns), "-d" + strconv.Itoa(secs) + "s", "--latency", "-s", script, url, "--", prefix}
 	ctx, cancel := context.WithTimeout(b.ctx, d+60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "wrk", args...)
@@ -506,6 +820,7 @@ var (
 	reLatency = regexp.MustCompile(`(?m)^\s+(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s|m)\s*$`)
 	reSock    = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
 	reNon2xx  = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
+	reQuant   = regexp.MustCompile(`(?m)^refbench-quantile ([\d.]+) (\d+)$`)
 )
 
 func parseWrk(out string) (*wrkResult, error) {
@@ -532,6 +847,11 @@ func parseWrk(out string) (*wrkResult, error) {
 	}
 	if s := reNon2xx.FindStringSubmatch(out); s != nil {
 		w.non2xx, _ = strconv.ParseInt(s[1], 10, 64)
+	}
+	for _, q := range reQuant.FindAllStringSubmatch(out, -1) {
+		pct, _ := strconv.ParseFloat(q[1], 64)
+		us, _ := strconv.ParseFloat(q[2], 64)
+		w.quantiles = append(w.quantiles, quantile{pct, us / 1000})
 	}
 	if w.seconds <= 0 {
 		return nil, fmt.Errorf("wrk ran for no time:\n%s", out)
@@ -692,19 +1012,8 @@ func (p *proc) peakRSS() int64 {
 
 // cpuTime is the process's user + system CPU time so far.
 func (p *proc) cpuTime() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	const clkTck = 100 // USER_HZ on Linux
-	return time.Duration(ut+st) * time.Second / clkTck
+	d, _ := pidCPU(p.cmd.Process.Pid)
+	return d
 }
 
 // machineCPU is the CPU time used on the whole machine so far, all CPUs.
@@ -764,7 +1073,11 @@ func median(rs []*result) *result {
 	if len(rs) == 1 {
 		return rs[0]
 	}
-	m := &result{system: rs[0].system}
+	m := &result{system: rs[0].system, nodes: rs[0].nodes, pgCPUOK: true, walOK: true}
+	for _, r := range rs {
+		m.pgCPUOK = m.pgCPUOK && r.pgCPUOK
+		m.walOK = m.walOK && r.walOK
+	}
 	med := func(get func(*result) float64) float64 {
 		v := make([]float64, len(rs))
 		for i, r := range rs {
@@ -781,6 +1094,13 @@ func median(rs []*result) *result {
 	m.p50 = med(func(r *result) float64 { return r.p50 })
 	m.p99 = med(func(r *result) float64 { return r.p99 })
 	m.rssMiB = med(func(r *result) float64 { return r.rssMiB })
+	m.rssMaxMiB = med(func(r *result) float64 { return r.rssMaxMiB })
+	m.p99Merged = med(func(r *result) float64 { return r.p99Merged })
+	m.pgCPUPerRec = med(func(r *result) float64 { return r.pgCPUPerRec })
+	m.walBytes = med(func(r *result) float64 { return r.walBytes })
+	m.walSyncs = med(func(r *result) float64 { return r.walSyncs })
+	m.walFPI = med(func(r *result) float64 { return r.walFPI })
+	m.commits = med(func(r *result) float64 { return r.commits })
 	m.cpuPerRec = med(func(r *result) float64 { return r.cpuPerRec })
 	m.acked = int64(med(func(r *result) float64 { return float64(r.acked) }))
 	m.received = int64(med(func(r *result) float64 { return float64(r.received) }))
@@ -812,8 +1132,9 @@ func printTable(w io.Writer, rs []*result) {
 			proxy = r
 		}
 	}
-	fmt.Fprintln(w, "| system | records/s (acked) | records/s (delivered) | ratio to proxy (acked / delivered) | p50 ms | p99 ms | peak RSS MiB | CPU µs/record | acked | sink received | unique | duplicates | invalid (sampled) | drain s | sink conns | CPU used by others |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| system | records/s (acked) | records/s (delivered) | ratio to proxy (acked / delivered) | p50 ms | p99 ms | peak RSS MiB | CPU µs/record | PostgreSQL CPU µs/record | acked | sink received | unique | duplicates | invalid (sampled) | drain s | sink conns | CPU used by others |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	multi := false
 	for _, r := range rs {
 		ratio := "1.00"
 		if proxy == nil || proxy.intakeRPS == 0 {
@@ -825,9 +1146,21 @@ func printTable(w io.Writer, rs []*result) {
 		if r.invalid > 0 && r.explained {
 			invalid += " †"
 		}
-		fmt.Fprintf(w, "| %s | %.0f | %.0f | %s | %.2f | %.2f | %.1f | %.0f | %d | %d | %d | %d | %s | %.1f | %d | %.0f %% |\n",
-			r.system, r.intakeRPS, r.deliveredRPS, ratio, r.p50, r.p99, r.rssMiB, r.cpuPerRec,
+		p99, rss, pgCPU := fmt.Sprintf("%.2f", r.p99), fmt.Sprintf("%.1f", r.rssMiB), "—"
+		if r.nodes > 1 {
+			multi = true
+			p99 = fmt.Sprintf("%.2f (merged %.2f) ‡", r.p99, r.p99Merged)
+			rss = fmt.Sprintf("%.1f (max %.1f) ‡", r.rssMiB, r.rssMaxMiB)
+		}
+		if r.pgCPUOK {
+			pgCPU = fmt.Sprintf("%.0f", r.pgCPUPerRec)
+		}
+		fmt.Fprintf(w, "| %s | %.0f | %.0f | %s | %.2f | %s | %s | %.0f | %s | %d | %d | %d | %d | %s | %.1f | %d | %.0f %% |\n",
+			r.system, r.intakeRPS, r.deliveredRPS, ratio, r.p50, p99, rss, r.cpuPerRec, pgCPU,
 			r.acked, r.received, r.unique, r.duplicates, invalid, r.drainTime.Seconds(), r.sinkConns, r.foreignPct)
+	}
+	if multi {
+		fmt.Fprintln(w, "\n‡ several nodes, one wrk per node (the connections split between them): records/s summed; p50 from the wrk processes' latency distributions merged; p99 the worse node's, merged in brackets; RSS summed, the largest node's in brackets; CPU of all nodes")
 	}
 	for _, r := range rs {
 		if r.invalid > 0 && r.explained {

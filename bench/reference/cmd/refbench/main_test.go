@@ -1,6 +1,12 @@
 package main
 
-import "testing"
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"strings"
+	"testing"
+)
 
 func TestParseWrk(t *testing.T) {
 	out := `Running 25s test @ http://127.0.0.1:41000/in/eshop/orders
@@ -31,5 +37,62 @@ Transfer/sec:      2.28MB
 	}
 	if _, err := parseWrk("unable to connect"); err == nil {
 		t.Error("garbage parsed")
+	}
+}
+
+func TestQuantilesMerge(t *testing.T) {
+	// Two wrk processes: one uniform over 1..1000 µs, one ten times slower.
+	dist := func(scale float64, requests int64) *wrkResult {
+		w := &wrkResult{requests: requests, seconds: 10, threads: 1}
+		var out strings.Builder
+		fmt.Fprintf(&out, "  %d requests in 10.00s, 1.00MB read\n", requests)
+		for i := 1; i <= 1000; i++ {
+			fmt.Fprintf(&out, "refbench-quantile %.1f %d\n", float64(i)/10, int(float64(i)*scale))
+		}
+		p, err := parseWrk(out.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.quantiles = p.quantiles
+		w.p50, w.p99 = float64(500)*scale/1000, float64(990)*scale/1000
+		return w
+	}
+	a, b := dist(1, 3000), dist(10, 1000)
+	if len(a.quantiles) != 1000 || a.quantiles[499] != (quantile{50, 0.5}) {
+		t.Fatalf("quantiles parsed: %d, [499] %+v", len(a.quantiles), a.quantiles[499])
+	}
+	// One part gives its own percentiles back.
+	for _, pct := range []float64{50, 99, 99.9} {
+		if v, ok := mergedPercentile([]*wrkResult{a}, pct); !ok || math.Abs(v-pct/100) > 1e-9 {
+			t.Errorf("p%v of one part: %v %v", pct, v, ok)
+		}
+	}
+	m := mergeWrk([]*wrkResult{a, b})
+	if m.requests != 4000 || m.threads != 2 || m.rps != 400 || m.seconds != 10 {
+		t.Errorf("sums: %+v", m)
+	}
+	// Merged: 3,000 requests spread over 0..1 ms, 1,000 over 0..10 ms.
+	// The median is where 2,000 are faster: 3,000x + 100x = 2,000 at
+	// x = 0.645 ms.
+	if math.Abs(m.p50-0.645) > 0.002 {
+		t.Errorf("merged p50 %v ms", m.p50)
+	}
+	if m.p99 != 9.9 || m.p99Merged >= m.p99 || m.p99Merged < 9 {
+		t.Errorf("p99 %v, merged %v", m.p99, m.p99Merged)
+	}
+	// Without the distributions, the worse of each.
+	a.quantiles = nil
+	if m := mergeWrk([]*wrkResult{a, b}); m.p50 != 5 || m.p99Merged != 9.9 {
+		t.Errorf("no distributions: p50 %v, p99 merged %v", m.p50, m.p99Merged)
+	}
+}
+
+func TestLedgerDSN(t *testing.T) {
+	u, _ := url.Parse("postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+	l := &ledger{admin: &pgAdmin{dsn: u}, schema: "refbench_x_1_seampg2"}
+	got := l.dsn("n2")
+	want := "postgres://postgres@127.0.0.1:5432/test?application_name=rb_refbench_x_1_seampg2_n2&search_path=refbench_x_1_seampg2&sslmode=disable"
+	if got != want {
+		t.Errorf("dsn %s, want %s", got, want)
 	}
 }
