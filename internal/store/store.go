@@ -538,3 +538,34 @@ type SeriesPoint struct {
 	Failed    int64 `json:"failed"`
 	Dead      int64 `json:"dead"`
 }
+
+// RouteStatsFolder folds the per-(flow, route, state) rows a driver reads
+// into RouteStats, so that every driver reports them the same way. Rows
+// must arrive ordered by flow and route.
+type RouteStatsFolder struct {
+	out []*RouteStats
+}
+
+// Add folds one row: n deliveries of (flow, route) in state; oldestDue is
+// the earliest creation time among them (used for pending and retrying),
+// lastDelivered and lastUpdated the latest delivery and update times.
+func (f *RouteStatsFolder) Add(flow, route string, state seam.DeliveryState, n int64, oldestDue, lastDelivered, lastUpdated time.Time) {
+	if len(f.out) == 0 || f.out[len(f.out)-1].Flow != flow || f.out[len(f.out)-1].Route != route {
+		f.out = append(f.out, &RouteStats{Flow: flow, Route: route, Counts: map[seam.DeliveryState]int64{}})
+	}
+	rs := f.out[len(f.out)-1]
+	rs.Counts[state] = n
+	switch state {
+	case seam.DeliveryPending, seam.DeliveryRetrying:
+		if rs.OldestDue.IsZero() || oldestDue.Before(rs.OldestDue) {
+			rs.OldestDue = oldestDue
+		}
+	case seam.DeliveryDelivered:
+		rs.LastDeliveredAt = lastDelivered
+	case seam.DeliveryDead:
+		rs.LastDeadAt = lastUpdated
+	}
+}
+
+// Stats returns the folded stats.
+func (f *RouteStatsFolder) Stats() []*RouteStats { return f.out }

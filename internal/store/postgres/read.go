@@ -427,7 +427,7 @@ func (s *Store) RouteStats(ctx context.Context, p *store.StatsParams) ([]*store.
 		return nil, fmt.Errorf("route stats: %w", mapErr(err))
 	}
 	defer rows.Close()
-	var out []*store.RouteStats
+	var fold store.RouteStatsFolder
 	for rows.Next() {
 		var (
 			flow, route, state            string
@@ -436,22 +436,9 @@ func (s *Store) RouteStats(ctx context.Context, p *store.StatsParams) ([]*store.
 		if err := rows.Scan(&flow, &route, &state, &n, &oldest, &delivered, &updated); err != nil {
 			return nil, fmt.Errorf("route stats: %w", err)
 		}
-		if len(out) == 0 || out[len(out)-1].Flow != flow || out[len(out)-1].Route != route {
-			out = append(out, &store.RouteStats{Flow: flow, Route: route, Counts: map[seam.DeliveryState]int64{}})
-		}
-		rs := out[len(out)-1]
-		rs.Counts[seam.DeliveryState(state)] = n
-		switch seam.DeliveryState(state) {
-		case seam.DeliveryPending, seam.DeliveryRetrying:
-			if t := fromNanos(oldest); rs.OldestDue.IsZero() || t.Before(rs.OldestDue) {
-				rs.OldestDue = t
-			}
-		case seam.DeliveryDelivered:
-			rs.LastDeliveredAt = fromNanos(delivered)
-		case seam.DeliveryDead:
-			rs.LastDeadAt = fromNanos(updated)
-		}
+		fold.Add(flow, route, seam.DeliveryState(state), n, fromNanos(oldest), fromNanos(delivered), fromNanos(updated))
 	}
+	out := fold.Stats()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("route stats: %w", mapErr(err))
 	}
