@@ -289,8 +289,20 @@ func (a *App) Stop(ctx context.Context) error {
 	if a.alerts != nil {
 		a.alerts.Stop(ctx)
 	}
-	errs := []error{a.server.Shutdown(sctx)}
-	errs = append(errs, a.engine.Stop(ctx))
+	// Intake closes while the engine drains, not before it: http.Server's
+	// Shutdown counts a connection accepted but not yet used as busy for
+	// five seconds, which would add to the engine's grace period. A request
+	// still open when Shutdown gives up is cut; it was not acknowledged
+	// (2xx comes only after the commit), so its sender sends it again.
+	served := make(chan error, 1)
+	go func() {
+		err := a.server.Shutdown(sctx)
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = a.server.Close()
+		}
+		served <- err
+	}()
+	errs := []error{a.engine.Stop(ctx), <-served}
 	errs = append(errs, a.store.Close())
 	return errors.Join(errs...)
 }
