@@ -100,7 +100,7 @@ func (e *Engine) intake(w http.ResponseWriter, r *http.Request, g *graph, fl *fl
 		return "refused_decode"
 	}
 
-	res := pipeline.Process(g.cat, fl.spec, input, e.xref(r.Context()))
+	res := pipeline.Process(g.cat, fl.spec, input, store.XRefLookup(r.Context(), e.store))
 	msg.Key = res.Key
 	if !res.Accepted() {
 		qid := e.quarantine(r.Context(), msg, res.Stage, res.Reasons)
@@ -200,15 +200,4 @@ func (e *Engine) quarantine(ctx context.Context, msg *seam.Message, stage seam.S
 		return 0
 	}
 	return q.ID
-}
-
-// xref looks cross-references up in the ledger for mapping's xref().
-func (e *Engine) xref(ctx context.Context) pipeline.XRefFunc {
-	return func(system, entity, key string) (string, bool) {
-		refs, err := e.store.XRefList(ctx, &store.XRefFilter{System: system, Entity: entity, Key: key, Limit: 1})
-		if err != nil || len(refs) == 0 {
-			return "", false
-		}
-		return refs[0].Value, true
-	}
 }

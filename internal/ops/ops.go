@@ -321,17 +321,7 @@ func (s *Service) process(ctx context.Context, flowName, contentType string, bod
 		r.Reasons = []seam.Reason{{Stage: seam.StageDecode, Message: seam.ErrorMessage(err)}}
 		return r, nil
 	}
-	return pipeline.Process(c, f, in, s.xref(ctx)), nil
-}
-
-func (s *Service) xref(ctx context.Context) pipeline.XRefFunc {
-	return func(system, entity, key string) (string, bool) {
-		refs, err := s.Store.XRefList(ctx, &store.XRefFilter{System: system, Entity: entity, Key: key, Limit: 1})
-		if err != nil || len(refs) == 0 {
-			return "", false
-		}
-		return refs[0].Value, true
-	}
+	return pipeline.Process(c, f, in, store.XRefLookup(ctx, s.Store)), nil
 }
 
 // JSONDiff lists the fields whose values differ between two JSON payloads,

@@ -569,3 +569,19 @@ func (f *RouteStatsFolder) Add(flow, route string, state seam.DeliveryState, n i
 
 // Stats returns the folded stats.
 func (f *RouteStatsFolder) Stats() []*RouteStats { return f.out }
+
+// XRefLookup gives the mapping language's xref(system, entity, key) over a
+// ledger's cross-references: the id another system gave the same entity.
+// An entity not (yet) known there, or a failed read, is "not found"; the
+// mapping then refuses the record with that reason.
+func XRefLookup(ctx context.Context, s interface {
+	XRefList(ctx context.Context, f *XRefFilter) ([]*seam.XRef, error)
+}) func(system, entity, key string) (string, bool) {
+	return func(system, entity, key string) (string, bool) {
+		refs, err := s.XRefList(ctx, &XRefFilter{System: system, Entity: entity, Key: key, Limit: 1})
+		if err != nil || len(refs) == 0 {
+			return "", false
+		}
+		return refs[0].Value, true
+	}
+}
