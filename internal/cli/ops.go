@@ -290,10 +290,10 @@ nothing. A delivery whose effect was already delivered is refused unless
 				p.DeliveryIDs = append(p.DeliveryIDs, id)
 			}
 			var err error
-			if p.Since, err = parseWhen(since); err != nil {
+			if p.Since, err = httpapi.ParseWhen(since); err != nil {
 				return usageErrorf("--since: %v", err)
 			}
-			if p.Until, err = parseWhen(until); err != nil {
+			if p.Until, err = httpapi.ParseWhen(until); err != nil {
 				return usageErrorf("--until: %v", err)
 			}
 			p.State = seam.DeliveryState(state)
@@ -319,20 +319,6 @@ nothing. A delivery whose effect was already delivered is refused unless
 	cmd.Flags().StringVar(&p.Reason, "reason", "", "why, for the audit log (required unless --dry-run)")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation when replaying many")
 	return cmd
-}
-
-func parseWhen(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a duration such as 2h", s)
-	}
-	return time.Now().Add(-d), nil
 }
 
 // replay selects with a dry run first, then sends in batches so that a

@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	_ "embed"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -249,16 +250,27 @@ func (q *query) time(name string) time.Time {
 	if v == "" || q.err != nil {
 		return time.Time{}
 	}
-	t, err := time.Parse(time.RFC3339, v)
-	if err == nil {
-		return t
+	t, err := ParseWhen(v)
+	if err != nil {
+		q.err = seam.Errorf(seam.EINVALID, "%s=%v", name, err)
 	}
-	// A relative time such as 2h means "2 hours ago".
-	if d, derr := time.ParseDuration(v); derr == nil {
-		return time.Now().Add(-d)
+	return t
+}
+
+// ParseWhen reads a point in time as the API and the CLI take it: an RFC
+// 3339 time, or a duration meaning that long ago ("2h"); "" is no time.
+func ParseWhen(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
 	}
-	q.err = seam.Errorf(seam.EINVALID, "%s=%q is neither an RFC 3339 time nor a duration such as 2h", name, v)
-	return time.Time{}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a duration such as 2h", s)
+	}
+	return time.Now().Add(-d), nil
 }
 
 func decodeBody(r *http.Request, v any) error {
