@@ -10,6 +10,10 @@
 #   BENCH_DURATION=15s bench/reference/run.sh -systems proxy,seam,seam-pg,seam-pg2
 #                                                 # all four: SQLite, PostgreSQL with one node
 #                                                 # and with two (~5 min)
+#   BENCH_BASE=HEAD~1 BENCH_REPEAT=3 bench/reference/run.sh
+#                                                 # before and after in one run: seam-base is
+#                                                 # built from that git revision, seam from the
+#                                                 # work tree (systems proxy,seam-base,seam)
 #
 # seam-pg and seam-pg2 need PostgreSQL: BENCH_PG (or -pg) is its URL, default
 # postgres://postgres@127.0.0.1:5432/test?sslmode=disable; each round gets a
@@ -56,9 +60,26 @@ go build -o "$bin/benchproxy" ./bench/proxy
 go build -o "$bin/seam" ./cmd/seam
 go build -o "$bin/refbench" ./bench/reference/cmd/refbench
 
+base=()
+if [[ -n ${BENCH_BASE:-} ]]; then
+	echo "run.sh: building seam-base from $BENCH_BASE" >&2
+	wt="$bin/base-src"
+	git worktree add --quiet --detach "$wt" "$BENCH_BASE" >&2
+	status=0
+	go build -C "$wt" -o "$bin/seam-base" ./cmd/seam || status=$?
+	git worktree remove --force "$wt" >&2
+	if [[ $status -ne 0 ]]; then
+		echo "run.sh: building $BENCH_BASE failed" >&2
+		exit 2
+	fi
+	base=(-base-bin "$bin/seam-base")
+	: "${BENCH_SYSTEMS:=proxy,seam-base,seam}"
+	export BENCH_SYSTEMS
+fi
+
 "$bin/refbench" \
 	-sink-bin "$bin/benchsink" -proxy-bin "$bin/benchproxy" -seam-bin "$bin/seam" \
-	-project bench/reference/project -lua "$shared/orders.lua" "$@" &
+	-project bench/reference/project -lua "$shared/orders.lua" "${base[@]}" "$@" &
 runner=$!
 status=0
 wait "$runner" || status=$?

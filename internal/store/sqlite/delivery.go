@@ -51,30 +51,26 @@ func (s *Store) DeliveryComplete(ctx context.Context, p *store.CompleteParams) (
 // completion unblocked one and it could be claimed.
 func (tx *wtx) complete(p *store.CompleteParams) (int, *seam.Delivery, error) {
 	ctx := context.Background()
-	var (
-		state, owner, flow, route, key, idemKey string
-		attempts                                int
-		nextAt, deliveredAt                     int64
-		ordered                                 bool
-	)
-	err := tx.st.loadForComplete.QueryRowContext(ctx, p.DeliveryID).
-		Scan(&state, &owner, &attempts, &nextAt, &deliveredAt, &flow, &route, &key, &ordered, &idemKey)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil, store.ErrNotFound
-	}
-	if err != nil {
-		return 0, nil, fmt.Errorf("load delivery: %w", err)
-	}
-	// A node whose lease expired may still complete as long as nobody took
-	// the delivery over; once someone did, its attempt is the one that counts.
-	if state != string(seam.DeliveryInFlight) || owner != p.Node {
-		return 0, nil, &seam.Error{Code: seam.ECONFLICT,
-			Message: fmt.Sprintf("delivery %d is not leased to %s (it is %s)", p.DeliveryID, p.Node, state)}
-	}
-
 	now := nanos(p.Now)
 	a := p.Attempt
-	number := attempts + 1
+	nextAt := now
+	if p.State == seam.DeliveryRetrying && !p.NextAt.IsZero() {
+		nextAt = nanos(p.NextAt)
+	}
+	var (
+		flow, route, key, idemKey string
+		number                    int
+		ordered                   bool
+	)
+	err := tx.st.complete.QueryRowContext(ctx, string(p.State), nextAt, a.Status, a.Error, now, p.DeliveryID, p.Node).
+		Scan(&number, &flow, &route, &key, &ordered, &idemKey)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil, tx.whyNotComplete(p)
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("update delivery: %w", err)
+	}
+
 	startedAt := nanos(a.StartedAt)
 	if startedAt == 0 {
 		startedAt = now
@@ -86,20 +82,6 @@ func (tx *wtx) complete(p *store.CompleteParams) (int, *seam.Delivery, error) {
 	if _, err := tx.st.insertAttempt.ExecContext(ctx, p.DeliveryID, number, startedAt, int64(a.Duration),
 		a.Status, a.Error, response); err != nil {
 		return 0, nil, fmt.Errorf("insert attempt: %w", err)
-	}
-
-	switch p.State {
-	case seam.DeliveryRetrying:
-		nextAt = now
-		if !p.NextAt.IsZero() {
-			nextAt = nanos(p.NextAt)
-		}
-	case seam.DeliveryDelivered:
-		deliveredAt = now
-	}
-	if _, err := tx.st.complete.ExecContext(ctx, string(p.State), number, nextAt, a.Status, a.Error,
-		now, deliveredAt, p.DeliveryID); err != nil {
-		return 0, nil, fmt.Errorf("update delivery: %w", err)
 	}
 	if p.State != seam.DeliveryDelivered {
 		// retrying and dead keep the key blocked: nothing is unblocked.
@@ -153,6 +135,22 @@ func (tx *wtx) complete(p *store.CompleteParams) (int, *seam.Delivery, error) {
 		return number, nil, nil // the head is not due yet
 	}
 	return number, next[0], nil
+}
+
+// whyNotComplete says why qComplete matched no row: the delivery is gone,
+// or it is no longer leased to p.Node (once another node took it over,
+// that node's attempt is the one that counts). Nothing has been written.
+func (tx *wtx) whyNotComplete(p *store.CompleteParams) error {
+	var state, owner string
+	err := tx.st.loadForComplete.QueryRowContext(context.Background(), p.DeliveryID).Scan(&state, &owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("load delivery: %w", err)
+	}
+	return &seam.Error{Code: seam.ECONFLICT,
+		Message: fmt.Sprintf("delivery %d is not leased to %s (it is %s)", p.DeliveryID, p.Node, state)}
 }
 
 // DeliveryPostpone implements store.Store.

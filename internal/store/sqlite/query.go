@@ -38,18 +38,23 @@ const (
 		 lease_owner, lease_until, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-	qLoadForComplete = `SELECT state, coalesce(lease_owner, ''), attempts, next_at, delivered_at,
-		flow, route, key, ordered, idempotency_key
-		FROM deliveries WHERE id = ?`
+	// qLoadForComplete explains why qComplete matched nothing.
+	qLoadForComplete = `SELECT state, coalesce(lease_owner, '') FROM deliveries WHERE id = ?`
 
 	qInsertAttempt = `INSERT INTO attempts
 		(delivery_id, number, started_at, duration, status, error, response)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`
 
-	qComplete = `UPDATE deliveries SET state = ?, attempts = ?, next_at = ?,
-		lease_owner = NULL, lease_until = NULL, last_status = ?, last_error = ?,
-		updated_at = ?, delivered_at = ?
-		WHERE id = ?`
+	// qComplete records an attempt's outcome (?1 the new state) on the
+	// delivery, if ?7 still holds its lease: a node whose lease expired may
+	// complete as long as nobody took the delivery over. It returns what
+	// the rest of the completion needs, so that no SELECT precedes it.
+	qComplete = `UPDATE deliveries SET state = ?1, attempts = attempts + 1,
+		next_at = CASE WHEN ?1 = 'retrying' THEN ?2 ELSE next_at END,
+		lease_owner = NULL, lease_until = NULL, last_status = ?3, last_error = ?4, updated_at = ?5,
+		delivered_at = CASE WHEN ?1 = 'delivered' THEN ?5 ELSE delivered_at END
+		WHERE id = ?6 AND state = 'in_flight' AND lease_owner = ?7
+		RETURNING attempts, flow, route, key, ordered, idempotency_key`
 
 	qUpsertEffect = `INSERT INTO effects (flow, route, idempotency_key, delivery_id, at)
 		VALUES (?, ?, ?, ?, ?)
@@ -79,25 +84,31 @@ const (
 			WHERE h.flow = d.flow AND h.route = d.route AND h.key = d.key
 			AND h.ordered = 1 AND h.state NOT IN ('delivered', 'skipped') AND h.id < d.id))`
 
+	// The WHERE of the partial indexes of migration 005, which a query
+	// must repeat word for word for SQLite to use them.
+	claimableWhere = `state IN ('pending', 'retrying')` // deliveries_claim
+	leasedWhere    = `state = 'in_flight'`              // deliveries_leased
+	settledWhere   = `state <> 'in_flight'`             // deliveries_state
+
 	// qClaim leases what may be sent at ?3 (now): due pending and retrying
 	// deliveries, and in-flight ones whose lease has expired (their node is
 	// presumed gone), oldest due first. Each state is its own branch so
-	// that each reads (state, next_at) in index order and stops at the
-	// limit: one OR over the states would sort the whole due backlog, which
-	// after an outage is every record of the outage, on every poll.
+	// that each reads its index in order and stops at the limit: one OR
+	// over the states would sort the whole due backlog, which after an
+	// outage is every record of the outage, on every poll.
 	qClaim = `UPDATE deliveries
 		SET state = 'in_flight', lease_owner = ?1, lease_until = ?2, updated_at = ?3
 		WHERE id IN (SELECT id FROM (
 			SELECT * FROM (SELECT d.id, d.next_at FROM deliveries d
-				WHERE d.state = 'pending' AND d.next_at <= ?3 AND ` + claimHeadOnly + ` %[1]s
+				WHERE d.state = 'pending' AND d.` + claimableWhere + ` AND d.next_at <= ?3 AND ` + claimHeadOnly + ` %[1]s
 				ORDER BY d.next_at LIMIT ?4)
 			UNION ALL
 			SELECT * FROM (SELECT d.id, d.next_at FROM deliveries d
-				WHERE d.state = 'retrying' AND d.next_at <= ?3 AND ` + claimHeadOnly + ` %[1]s
+				WHERE d.state = 'retrying' AND d.` + claimableWhere + ` AND d.next_at <= ?3 AND ` + claimHeadOnly + ` %[1]s
 				ORDER BY d.next_at LIMIT ?4)
 			UNION ALL
 			SELECT * FROM (SELECT d.id, d.next_at FROM deliveries d
-				WHERE d.state = 'in_flight' AND d.lease_until <= ?3 %[1]s
+				WHERE d.` + leasedWhere + ` AND d.lease_until <= ?3 %[1]s
 				ORDER BY d.next_at LIMIT ?4))
 			ORDER BY next_at, id LIMIT ?4)
 		RETURNING ` + deliveryCols
@@ -110,7 +121,7 @@ const (
 	qReleaseLeases = `UPDATE deliveries
 		SET state = CASE WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END,
 			lease_owner = NULL, lease_until = NULL
-		WHERE state = 'in_flight' AND (?1 = '' OR lease_owner = ?1)`
+		WHERE ` + leasedWhere + ` AND (?1 = '' OR lease_owner = ?1)`
 
 	// qPostpone gives a leased delivery back without an attempt: its
 	// destination is known to be down (open circuit), so trying would only

@@ -7,9 +7,11 @@
 // repeated) and exits 1 when a system lost an acknowledged record or sent
 // an invalid one.
 //
-// The systems: proxy (bench/proxy), seam (SQLite ledger), seam-pg (one
-// node on PostgreSQL) and seam-pg2 (two nodes on one PostgreSQL ledger,
-// one wrk per node with half the connections each). The PostgreSQL ones
+// The systems: proxy (bench/proxy), seam (SQLite ledger), seam-base (the
+// same with -base-bin, a build of another revision, so that a change is
+// compared with what it replaces in one run), seam-pg (one node on
+// PostgreSQL) and seam-pg2 (two nodes on one PostgreSQL ledger, one wrk per
+// node with half the connections each). The PostgreSQL ones
 // get a fresh schema per round in the database of -pg, dropped after it.
 //
 // bench/reference/run.sh installs wrk, builds the binaries and runs it:
@@ -18,6 +20,7 @@
 //	BENCH_REPEAT=3 bench/reference/run.sh    # three rounds, medians
 //	bench/reference/run.sh -systems proxy -duration 10s
 //	bench/reference/run.sh -systems proxy,seam,seam-pg,seam-pg2
+//	BENCH_BASE=HEAD~1 bench/reference/run.sh  # seam-base (HEAD~1) beside seam
 package main
 
 import (
@@ -61,6 +64,7 @@ type config struct {
 	systems                 []string
 	sinkBin, proxyBin       string
 	seamBin, project, lua   string
+	baseBin                 string
 	workDir                 string
 	strictSink              bool
 	seamArgs                []string
@@ -82,10 +86,11 @@ func run() int {
 	flag.IntVar(&c.repeat, "repeat", envInt("BENCH_REPEAT", 1), "rounds; the table shows medians (env BENCH_REPEAT)")
 	flag.IntVar(&c.threads, "threads", 2, "wrk threads")
 	flag.IntVar(&c.conns, "connections", 64, "wrk connections (concurrent senders)")
-	flag.StringVar(&systems, "systems", envString("BENCH_SYSTEMS", "proxy,seam"), "systems to measure, in order: proxy, seam (SQLite), seam-pg (one node on PostgreSQL), seam-pg2 (two nodes on one PostgreSQL ledger) (env BENCH_SYSTEMS)")
+	flag.StringVar(&systems, "systems", envString("BENCH_SYSTEMS", "proxy,seam"), "systems to measure, in order: proxy, seam (SQLite), seam-base (SQLite, the -base-bin build), seam-pg (one node on PostgreSQL), seam-pg2 (two nodes on one PostgreSQL ledger) (env BENCH_SYSTEMS)")
 	flag.StringVar(&c.sinkBin, "sink-bin", "/tmp/benchsink", "the sink binary (go build -C ../shared/bench/sink)")
 	flag.StringVar(&c.proxyBin, "proxy-bin", "/tmp/benchproxy", "the proxy binary (go build ./bench/proxy)")
 	flag.StringVar(&c.seamBin, "seam-bin", "/tmp/seam", "the seam binary (go build ./cmd/seam)")
+	flag.StringVar(&c.baseBin, "base-bin", "", "the seam binary of system seam-base: another revision to compare with (run.sh builds it from BENCH_BASE)")
 	flag.StringVar(&c.project, "project", "bench/reference/project", "the Seam project of the reference flow")
 	flag.StringVar(&c.lua, "lua", "../shared/bench/orders.lua", "wrk script generating the orders")
 	flag.StringVar(&c.workDir, "workdir", "", "where logs and Seam's database go (default: a new temporary directory, removed unless a run fails)")
@@ -141,7 +146,7 @@ func run() int {
 }
 
 // allSystems are the systems -systems can name.
-var allSystems = []string{"proxy", "seam", "seam-pg", "seam-pg2"}
+var allSystems = []string{"proxy", "seam", "seam-base", "seam-pg", "seam-pg2"}
 
 type bench struct {
 	cfg   config
@@ -192,10 +197,18 @@ func (b *bench) main() int {
 			return exitSetup
 		}
 	}
-	if slices.ContainsFunc(c.systems, isSeam) {
-		out, err := exec.CommandContext(b.ctx, c.seamBin, "run", "--help").CombinedOutput()
+	if slices.Contains(c.systems, "seam-base") && c.baseBin == "" {
+		fmt.Fprintln(os.Stderr, "refbench: seam-base needs -base-bin, a seam binary of the revision to compare with (run.sh: BENCH_BASE=<git revision>)")
+		return exitSetup
+	}
+	for _, sys := range c.systems {
+		if !isSeam(sys) {
+			continue
+		}
+		bin := b.binOf(sys)
+		out, err := exec.CommandContext(b.ctx, bin, "run", "--help").CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "run") {
-			fmt.Fprintf(os.Stderr, "refbench: %s run --help failed (%v): seam run is not available in this build\n%s", c.seamBin, err, out)
+			fmt.Fprintf(os.Stderr, "refbench: %s run --help failed (%v): seam run is not available in this build\n%s", bin, err, out)
 			return exitSetup
 		}
 	}
@@ -451,7 +464,7 @@ func (b *bench) measure(round int, sys string) (*result, error) {
 		}
 	}
 	if profPath != "" {
-		fmt.Printf("  %s\n", b.summariseProfile(profPath))
+		fmt.Printf("  %s\n", b.summariseProfile(b.binOf(sys), profPath))
 	}
 
 	res.acked, res.wrkRequests, res.non2xx, res.sockErrs = w.acked(), w.requests, w.non2xx, w.sockErrs
@@ -505,6 +518,14 @@ type node struct {
 	addr string
 }
 
+// binOf is the seam binary a system runs.
+func (b *bench) binOf(sys string) string {
+	if sys == "seam-base" {
+		return b.cfg.baseBin
+	}
+	return b.cfg.seamBin
+}
+
 // startSystem starts a system's processes and waits until each listens.
 // On an error it returns the nodes started so far, for the caller to stop.
 func (b *bench) startSystem(round int, sys string, led *ledger, pprofAddr string) ([]node, error) {
@@ -519,8 +540,8 @@ func (b *bench) startSystem(round int, sys string, led *ledger, pprofAddr string
 		switch sys {
 		case "proxy":
 			p, err = b.start(fmt.Sprintf("proxy-%d", round), c.proxyBin, nil, "-listen", addr, "-sink", b.sink+sinkPath)
-		case "seam":
-			dir := filepath.Join(c.workDir, fmt.Sprintf("seam-%d", round))
+		case "seam", "seam-base":
+			dir := filepath.Join(c.workDir, fmt.Sprintf("%s-%d", sys, round))
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return nodes, err
 			}
@@ -530,7 +551,7 @@ func (b *bench) startSystem(round int, sys string, led *ledger, pprofAddr string
 				args = append(args, "--pprof", pprofAddr)
 			}
 			args = append(args, c.project)
-			p, err = b.start(fmt.Sprintf("seam-%d", round), c.seamBin, env, args...)
+			p, err = b.start(fmt.Sprintf("%s-%d", sys, round), b.binOf(sys), env, args...)
 		default: // seam-pg, seam-pg2: one ledger, a node per process
 			name := fmt.Sprintf("%s-%d", sys, round)
 			nodeName := fmt.Sprintf("n%d", i)
@@ -653,8 +674,8 @@ func (b *bench) cpuProfile(addr, name string, d time.Duration) (string, error) {
 
 // summariseProfile prints the top of a CPU profile, by cumulative time,
 // once the measurement is over (pprof itself takes CPU).
-func (b *bench) summariseProfile(path string) string {
-	out, err := exec.CommandContext(b.ctx, "go", "tool", "pprof", "-top", "-cum", "-nodecount=40", b.cfg.seamBin, path).CombinedOutput()
+func (b *bench) summariseProfile(bin, path string) string {
+	out, err := exec.CommandContext(b.ctx, "go", "tool", "pprof", "-top", "-cum", "-nodecount=40", bin, path).CombinedOutput()
 	if err != nil {
 		return fmt.Sprintf("profile saved to %s (pprof -top failed: %v)", path, err)
 	}
