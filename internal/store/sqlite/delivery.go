@@ -141,8 +141,8 @@ func (tx *wtx) complete(p *store.CompleteParams) (int, *seam.Delivery, error) {
 // or it is no longer leased to p.Node (once another node took it over,
 // that node's attempt is the one that counts). Nothing has been written.
 func (tx *wtx) whyNotComplete(p *store.CompleteParams) error {
-	var state, owner string
-	err := tx.st.loadForComplete.QueryRowContext(context.Background(), p.DeliveryID).Scan(&state, &owner)
+	var state string
+	err := tx.st.loadForComplete.QueryRowContext(context.Background(), p.DeliveryID).Scan(&state)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ErrNotFound
 	}

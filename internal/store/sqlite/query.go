@@ -39,7 +39,7 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 	// qLoadForComplete explains why qComplete matched nothing.
-	qLoadForComplete = `SELECT state, coalesce(lease_owner, '') FROM deliveries WHERE id = ?`
+	qLoadForComplete = `SELECT state FROM deliveries WHERE id = ?`
 
 	qInsertAttempt = `INSERT INTO attempts
 		(delivery_id, number, started_at, duration, status, error, response)

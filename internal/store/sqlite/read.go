@@ -147,11 +147,12 @@ func deliveryListQuery(f *store.DeliveryFilter) (string, []any) {
 		// to it, it walks the whole table backwards by id to find them.
 		from += " INDEXED BY deliveries_leased"
 		w.add(leasedWhere)
-	case len(f.States) > 0 && !slices.Contains(f.States, seam.DeliveryInFlight):
-		// The repeated condition lets SQLite seek deliveries_state.
-		w.add("state IN (?"+strings.Repeat(", ?", len(f.States)-1)+") AND "+settledWhere, anys(f.States)...)
 	case len(f.States) > 0:
-		w.add("state IN (?"+strings.Repeat(", ?", len(f.States)-1)+")", anys(f.States)...)
+		in := "state IN (?" + strings.Repeat(", ?", len(f.States)-1) + ")"
+		if !slices.Contains(f.States, seam.DeliveryInFlight) {
+			in += " AND " + settledWhere // lets SQLite seek deliveries_state
+		}
+		w.add(in, anys(f.States)...)
 	}
 	w.addRange("created_at", f.Since, f.Until)
 	if f.ErrorContains != "" {
