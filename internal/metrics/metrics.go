@@ -73,6 +73,9 @@ func New(stats Stats, log *slog.Logger) *Metrics {
 	if stats != nil {
 		m.reg.MustRegister(&ledgerCollector{stats: stats, log: log})
 	}
+	if w, ok := stats.(store.Writer); ok {
+		m.reg.MustRegister(writerCollector{w})
+	}
 	return m
 }
 
@@ -123,6 +126,38 @@ func (m *Metrics) Register(cs ...prometheus.Collector) error {
 // Handler serves the exposition format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+// writerCollector exposes a serial ledger writer's counters (SQLite's),
+// the first thing to read when intake latency grows with load: a writer
+// busy nearly all the time is the bound, and its batches and commit time
+// say whether the disk or the work per record is what it waits for.
+type writerCollector struct{ w store.Writer }
+
+var (
+	writerTxDesc = prometheus.NewDesc("seam_ledger_write_transactions_total",
+		"Transactions the ledger's writer committed; each groups every write waiting when it began (one fsync for all).", nil, nil)
+	writerReqDesc = prometheus.NewDesc("seam_ledger_write_requests_total",
+		"Write requests (an intake, a delivery's completion, …) committed by the ledger's writer; divided by the transactions, the group-commit batch size.", nil, nil)
+	writerBusyDesc = prometheus.NewDesc("seam_ledger_writer_busy_seconds_total",
+		"Time the ledger's writer spent running transactions; its rate is the writer's utilisation (near 1: the ledger is the bound).", nil, nil)
+	writerCommitDesc = prometheus.NewDesc("seam_ledger_commit_seconds_total",
+		"Part of the writer's busy time spent in COMMIT, making transactions durable (the fsync).", nil, nil)
+)
+
+func (c writerCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- writerTxDesc
+	ch <- writerReqDesc
+	ch <- writerBusyDesc
+	ch <- writerCommitDesc
+}
+
+func (c writerCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.w.WriterStats()
+	ch <- prometheus.MustNewConstMetric(writerTxDesc, prometheus.CounterValue, float64(s.Transactions))
+	ch <- prometheus.MustNewConstMetric(writerReqDesc, prometheus.CounterValue, float64(s.Requests))
+	ch <- prometheus.MustNewConstMetric(writerBusyDesc, prometheus.CounterValue, s.Busy.Seconds())
+	ch <- prometheus.MustNewConstMetric(writerCommitDesc, prometheus.CounterValue, s.Commit.Seconds())
 }
 
 // ledgerCollector reads the ledger's state at scrape time.

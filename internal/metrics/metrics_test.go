@@ -24,6 +24,14 @@ func (f *fakeStats) RouteStats(context.Context, *store.StatsParams) ([]*store.Ro
 	return f.rs, nil
 }
 
+// fakeWriterStats is a ledger with a serial writer (SQLite's).
+type fakeWriterStats struct {
+	fakeStats
+	ws store.WriterStats
+}
+
+func (f *fakeWriterStats) WriterStats() store.WriterStats { return f.ws }
+
 func scrape(t *testing.T, m *metrics.Metrics) string {
 	t.Helper()
 	rec := httptest.NewRecorder()
@@ -67,8 +75,26 @@ func TestExposition(t *testing.T) {
 	} {
 		require.Contains(t, out, want)
 	}
+	// Only a ledger with a serial writer has writer metrics.
+	require.NotContains(t, out, "seam_ledger_writer_busy_seconds_total")
 	// The backlog age is measured at scrape time: about 90 s.
 	require.Regexp(t, `seam_delivery_backlog_age_seconds\{flow="orders",route="erp"\} (89|9[0-9])\.`, out)
+}
+
+func TestWriterExposition(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(&fakeWriterStats{ws: store.WriterStats{
+		Transactions: 400, Requests: 12_000, Busy: 950 * time.Millisecond, Commit: 300 * time.Millisecond,
+	}}, nil)
+	out := scrape(t, m)
+	for _, want := range []string{
+		"seam_ledger_write_transactions_total 400",
+		"seam_ledger_write_requests_total 12000",
+		"seam_ledger_writer_busy_seconds_total 0.95",
+		"seam_ledger_commit_seconds_total 0.3",
+	} {
+		require.Contains(t, out, want)
+	}
 }
 
 // TestPromtool checks the exposition with Prometheus's own linter
@@ -83,8 +109,9 @@ func TestPromtool(t *testing.T) {
 		}
 		t.Skip("promtool not installed; set SEAM_TEST_PROMTOOL=1 and install the Debian package prometheus to run it")
 	}
-	m := metrics.New(&fakeStats{rs: []*store.RouteStats{{Flow: "orders", Route: "erp",
-		Counts: map[seam.DeliveryState]int64{seam.DeliveryPending: 1}, OldestDue: time.Now()}}}, nil)
+	m := metrics.New(&fakeWriterStats{fakeStats: fakeStats{rs: []*store.RouteStats{{Flow: "orders", Route: "erp",
+		Counts: map[seam.DeliveryState]int64{seam.DeliveryPending: 1}, OldestDue: time.Now()}}},
+		ws: store.WriterStats{Transactions: 1, Requests: 2, Busy: time.Millisecond, Commit: time.Millisecond / 2}}, nil)
 	m.Received("orders", "accepted")
 	m.Attempted("orders", "erp", "retry", time.Second)
 	m.BreakerChanged("orders", "erp", false)

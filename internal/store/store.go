@@ -327,6 +327,27 @@ type Notifier interface {
 	DeliveryWakeups() <-chan struct{}
 }
 
+// Writer is the optional capability of a store whose writes all pass
+// through one serial writer that group-commits them (SQLite). That writer
+// is what bounds such a ledger's throughput: when it is busy nearly all
+// the time, more load only queues behind it. PostgreSQL has no such single
+// point and does not implement it.
+type Writer interface {
+	// WriterStats returns the writer's counters since the store opened.
+	WriterStats() WriterStats
+}
+
+// WriterStats are a serial writer's cumulative counters. Requests over
+// Transactions is the group-commit batch size; the growth of Busy over
+// wall time is how busy the writer is; Commit is the part of Busy spent
+// making transactions durable (the fsync).
+type WriterStats struct {
+	Transactions uint64        // transactions committed
+	Requests     uint64        // write requests in them (an intake, a completion, …)
+	Busy         time.Duration // time spent running transactions, COMMIT included
+	Commit       time.Duration // time spent in COMMIT
+}
+
 // CopyTable is one table of the ledger as Exporter and Importer move it.
 type CopyTable struct {
 	Name string

@@ -258,6 +258,9 @@ func fromNanos(n int64) time.Time {
 // DeliveryWakeups implements store.Notifier.
 func (s *Store) DeliveryWakeups() <-chan struct{} { return s.wake }
 
+// WriterStats implements store.Writer.
+func (s *Store) WriterStats() store.WriterStats { return s.w.stats() }
+
 // signal wakes the poller without ever blocking: one pending wake-up
 // stands for any number.
 func (s *Store) signal() {
@@ -270,6 +273,7 @@ func (s *Store) signal() {
 var (
 	_ store.Store    = (*Store)(nil)
 	_ store.Notifier = (*Store)(nil)
+	_ store.Writer   = (*Store)(nil)
 	_ store.Exporter = (*Store)(nil)
 	_ store.Importer = (*Store)(nil)
 )

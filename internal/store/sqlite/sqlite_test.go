@@ -180,6 +180,36 @@ func crashChild(path string) {
 	wg.Wait()
 }
 
+// TestWriterStats checks what /metrics shows of the writer: every write
+// request counted once, grouped into transactions, and the time in COMMIT
+// part of the time busy.
+func TestWriterStats(t *testing.T) {
+	t.Parallel()
+	st := openTemp(t)
+	before := st.WriterStats()
+	const n = 40
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, err := st.MessageIngest(t.Context(), recordParams(fmt.Sprintf("ES-%d", i), time.Now(), "n1"))
+			require.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	// A duplicate is a write request too: it waits for the writer's answer.
+	res, err := st.MessageIngest(t.Context(), recordParams("ES-0", time.Now(), "n1"))
+	require.NoError(t, err)
+	require.True(t, res.Duplicate)
+
+	after := st.WriterStats()
+	require.Equal(t, uint64(n+1), after.Requests-before.Requests)
+	tx := after.Transactions - before.Transactions
+	require.GreaterOrEqual(t, tx, uint64(1))
+	require.LessOrEqual(t, tx, uint64(n+1))
+	require.Positive(t, after.Commit-before.Commit)
+	require.GreaterOrEqual(t, after.Busy-before.Busy, after.Commit-before.Commit)
+}
+
 // recordParams is one record like the reference flow's: an e-shop order of
 // about 500 bytes, its canonical form, and one ordered delivery to the ERP
 // of about 400 bytes.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/seamhq/seam"
 	"github.com/seamhq/seam/internal/store"
@@ -42,6 +44,10 @@ type writer struct {
 	reqs   chan *request
 	exited chan struct{}
 	err    error // from closing the connection, read after exited
+
+	// What WriterStats reports; written by the loop only.
+	transactions, requests atomic.Uint64
+	busy, commitTime       atomic.Int64 // nanoseconds
 }
 
 func newWriter(ctx context.Context, conn *sql.Conn, maxBatch int) (*writer, error) {
@@ -150,6 +156,8 @@ func (w *writer) run(batch []*request) {
 	if len(live) == 0 {
 		return
 	}
+	start := time.Now()
+	defer func() { w.busy.Add(int64(time.Since(start))) }()
 	err := w.commit(live)
 	if err != nil && len(live) > 1 {
 		// One bad request must not fail the innocent ones that shared its
@@ -187,11 +195,25 @@ func (w *writer) commit(reqs []*request) error {
 			return r.err
 		}
 	}
-	if _, err := w.st.commit.ExecContext(ctx); err != nil {
+	start := time.Now()
+	_, err := w.st.commit.ExecContext(ctx)
+	w.commitTime.Add(int64(time.Since(start)))
+	if err != nil {
 		w.rollback()
 		return fmt.Errorf("commit: %w", err)
 	}
+	w.transactions.Add(1)
+	w.requests.Add(uint64(len(reqs)))
 	return nil
+}
+
+func (w *writer) stats() store.WriterStats {
+	return store.WriterStats{
+		Transactions: w.transactions.Load(),
+		Requests:     w.requests.Load(),
+		Busy:         time.Duration(w.busy.Load()),
+		Commit:       time.Duration(w.commitTime.Load()),
+	}
 }
 
 // rollback ends a failed transaction. Its own error is ignored on purpose:

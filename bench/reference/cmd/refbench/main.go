@@ -184,6 +184,9 @@ type result struct {
 	drainTime                    time.Duration
 	sinkConns                    int64
 	foreignPct, load             float64
+	loadCPUPerRec                float64    // wrk's and the sink's CPU per record, µs
+	writer                       writerLoad // SQLite's ledger writer during the load, when Seam reports it
+	busyPct                      float64    // the machine's CPUs busy during the load, all processes
 	lost                         int64
 	exitErr                      string
 	failures                     []string
@@ -305,6 +308,9 @@ func (r *result) oneLine() string {
 	if r.nodes > 1 {
 		s += fmt.Sprintf("; %d nodes: p99 the worse node's (%.2f ms merged), RSS summed (largest %.1f MiB), CPU summed", r.nodes, r.p99Merged, r.rssMaxMiB)
 	}
+	if r.writer.ok {
+		s += "; " + r.writer.String()
+	}
 	if r.pgCPUOK {
 		s += fmt.Sprintf("; PostgreSQL %.0f µs CPU/rec", r.pgCPUPerRec)
 	}
@@ -399,12 +405,16 @@ func (b *bench) measure(round int, sys string) (*result, error) {
 		}()
 	}
 	prefix = fmt.Sprintf("R%s%d%s", b.nonce, round, tag)
+	ws0, ws0ok := writerSample(b.ctx, addrs[0])
 	wrkStart := time.Now()
 	w, err = b.load(addrs, c.duration, prefix, name, "")
 	if err != nil {
 		return nil, err
 	}
 	wrkEnd := time.Now()
+	if ws1, ok := writerSample(b.ctx, addrs[0]); ok && ws0ok {
+		res.writer = ws1.since(ws0, wrkEnd.Sub(wrkStart))
+	}
 	st, at, err := b.waitDelivered(w.acked(), name, procs)
 	if err != nil {
 		return nil, err
@@ -439,8 +449,11 @@ func (b *bench) measure(round int, sys string) (*result, error) {
 	}
 	// CPU time used on the machine by anything but this measurement (other
 	// people's builds and tests): the noise in the figures.
-	foreign := machineCPU() - mach0 - cpu - pgCPU - (b.sinkProc.cpuTime() - sinkCPU0) - w.cpu
-	res.foreignPct = 100 * foreign.Seconds() / (time.Since(wrkStart).Seconds() * float64(runtime.NumCPU()))
+	machine, loadCPU := machineCPU()-mach0, b.sinkProc.cpuTime()-sinkCPU0+w.cpu
+	foreign := machine - cpu - pgCPU - loadCPU
+	capacity := time.Since(wrkStart).Seconds() * float64(runtime.NumCPU())
+	res.foreignPct = 100 * foreign.Seconds() / capacity
+	res.busyPct = 100 * machine.Seconds() / capacity
 	res.load = load
 	rss := make([]float64, len(nodes))
 	for i, p := range procs {
@@ -479,6 +492,7 @@ func (b *bench) measure(round int, sys string) (*result, error) {
 	res.sinkConns = st.NewConns
 	if res.acked > 0 {
 		res.cpuPerRec = cpu.Seconds() * 1e6 / float64(res.acked)
+		res.loadCPUPerRec = loadCPU.Seconds() * 1e6 / float64(res.acked)
 		res.pgCPUPerRec = pgCPU.Seconds() * 1e6 / float64(res.acked)
 		res.walBytes /= float64(res.acked)
 		res.walFPI *= 1000 / float64(res.acked)
@@ -1129,6 +1143,15 @@ func median(rs []*result) *result {
 	m.drainTime = time.Duration(med(func(r *result) float64 { return float64(r.drainTime) }))
 	m.sinkConns = int64(med(func(r *result) float64 { return float64(r.sinkConns) }))
 	m.foreignPct = med(func(r *result) float64 { return r.foreignPct })
+	m.loadCPUPerRec = med(func(r *result) float64 { return r.loadCPUPerRec })
+	m.writer = writerLoad{
+		ok:                 !slices.ContainsFunc(rs, func(r *result) bool { return !r.writer.ok }),
+		busyPct:            med(func(r *result) float64 { return r.writer.busyPct }),
+		batch:              med(func(r *result) float64 { return r.writer.batch }),
+		commitPct:          med(func(r *result) float64 { return r.writer.commitPct }),
+		transactionsPerSec: med(func(r *result) float64 { return r.writer.transactionsPerSec }),
+	}
+	m.busyPct = med(func(r *result) float64 { return r.busyPct })
 	// Problems are summed, not medianed: one lost record in any round counts.
 	for _, r := range rs {
 		m.duplicates += r.duplicates
@@ -1153,8 +1176,8 @@ func printTable(w io.Writer, rs []*result) {
 			proxy = r
 		}
 	}
-	fmt.Fprintln(w, "| system | records/s (acked) | records/s (delivered) | ratio to proxy (acked / delivered) | p50 ms | p99 ms | peak RSS MiB | CPU µs/record | PostgreSQL CPU µs/record | acked | sink received | unique | duplicates | invalid (sampled) | drain s | sink conns | CPU used by others |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| system | records/s (acked) | records/s (delivered) | ratio to proxy (acked / delivered) | p50 ms | p99 ms | peak RSS MiB | CPU µs/record | PostgreSQL CPU µs/record | acked | sink received | unique | duplicates | invalid (sampled) | drain s | sink conns | wrk + sink CPU µs/record | machine busy | CPU used by others |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	multi := false
 	for _, r := range rs {
 		ratio := "1.00"
@@ -1176,10 +1199,12 @@ func printTable(w io.Writer, rs []*result) {
 		if r.pgCPUOK {
 			pgCPU = fmt.Sprintf("%.0f", r.pgCPUPerRec)
 		}
-		fmt.Fprintf(w, "| %s | %.0f | %.0f | %s | %.2f | %s | %s | %.0f | %s | %d | %d | %d | %d | %s | %.1f | %d | %.0f %% |\n",
+		fmt.Fprintf(w, "| %s | %.0f | %.0f | %s | %.2f | %s | %s | %.0f | %s | %d | %d | %d | %d | %s | %.1f | %d | %.0f | %.0f %% | %.0f %% |\n",
 			r.system, r.intakeRPS, r.deliveredRPS, ratio, r.p50, p99, rss, r.cpuPerRec, pgCPU,
-			r.acked, r.received, r.unique, r.duplicates, invalid, r.drainTime.Seconds(), r.sinkConns, r.foreignPct)
+			r.acked, r.received, r.unique, r.duplicates, invalid, r.drainTime.Seconds(), r.sinkConns,
+			r.loadCPUPerRec, r.busyPct, r.foreignPct)
 	}
+	printBudget(w, proxy, rs)
 	if multi {
 		fmt.Fprintln(w, "\n‡ several nodes, one wrk per node (the connections split between them): records/s summed; p50 from the wrk processes' latency distributions merged; p99 the worse node's, merged in brackets; RSS summed, the largest node's in brackets; CPU of all nodes")
 	}
@@ -1189,6 +1214,122 @@ func printTable(w io.Writer, rs []*result) {
 			break
 		}
 	}
+}
+
+// targetRatio is the speed target: Seam at 0.7 of the proxy's records/s
+// (bench/README.md).
+const targetRatio = 0.7
+
+// printBudget says how much CPU per record a system may spend to reach the
+// target on this machine: at 0.7 of the proxy's rate, with every CPU busy
+// and the load generator and the sink taking what they took in the
+// system's own run. It is an upper bound (no machine is 100 % busy), so a
+// system spending more cannot reach the target by overlapping better; it
+// has to do less work per record.
+func printBudget(w io.Writer, proxy *result, rs []*result) {
+	if proxy == nil || proxy.intakeRPS == 0 {
+		return
+	}
+	rate := targetRatio * proxy.intakeRPS
+	perRec := float64(runtime.NumCPU()) * 1e6 / rate
+	fmt.Fprintf(w, "\nCPU budget at %.2f of the proxy (%.0f rec/s on %d CPUs, all busy): %.0f µs per record for everything on the machine.\n",
+		targetRatio, rate, runtime.NumCPU(), perRec)
+	for _, r := range rs {
+		if r == proxy || r.acked == 0 {
+			continue
+		}
+		budget := perRec - r.loadCPUPerRec
+		used, what := r.cpuPerRec, ""
+		if r.pgCPUOK {
+			used += r.pgCPUPerRec
+			what = " with PostgreSQL's"
+		}
+		verdict := "within it"
+		if used > budget {
+			verdict = fmt.Sprintf("%.0f µs over: no overlap can reach the target, only less work per record", used-budget)
+		}
+		fmt.Fprintf(w, "  %s: wrk and the sink took %.0f µs, leaving %.0f µs; it used %.0f µs%s — %s\n",
+			r.system, r.loadCPUPerRec, budget, used, what, verdict)
+		if r.writer.ok {
+			fmt.Fprintf(w, "    its %s\n", r.writer)
+		}
+	}
+}
+
+// writerStats are the counters of Seam's SQLite ledger writer, as its
+// /metrics exposes them.
+type writerStats struct {
+	transactions, requests, busy, commit float64
+}
+
+// writerLoad is what the writer did during a load.
+type writerLoad struct {
+	ok                 bool
+	busyPct            float64 // of the load's wall time
+	batch              float64 // requests per transaction
+	commitPct          float64 // of the busy time, in COMMIT (fsync)
+	transactionsPerSec float64
+}
+
+func (w writerLoad) String() string {
+	return fmt.Sprintf("ledger writer busy %.0f %% of the time, %.0f commits/s of %.1f requests, %.0f %% of its time in COMMIT",
+		w.busyPct, w.transactionsPerSec, w.batch, w.commitPct)
+}
+
+func (s writerStats) since(s0 writerStats, wall time.Duration) writerLoad {
+	tx, busy := s.transactions-s0.transactions, s.busy-s0.busy
+	if tx <= 0 || busy <= 0 || wall <= 0 {
+		return writerLoad{}
+	}
+	return writerLoad{
+		ok:                 true,
+		busyPct:            100 * busy / wall.Seconds(),
+		batch:              (s.requests - s0.requests) / tx,
+		commitPct:          100 * (s.commit - s0.commit) / busy,
+		transactionsPerSec: tx / wall.Seconds(),
+	}
+}
+
+// writerSample reads the writer's counters from Seam's /metrics; ok is
+// false for a ledger without them (PostgreSQL, or a Seam from before they
+// existed).
+func writerSample(ctx context.Context, addr string) (writerStats, bool) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	resp, err := ctlClient.Do(req)
+	if err != nil {
+		return writerStats{}, false
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return writerStats{}, false
+	}
+	return parseWriterStats(string(body))
+}
+
+func parseWriterStats(exposition string) (writerStats, bool) {
+	var s writerStats
+	fields := map[string]*float64{
+		"seam_ledger_write_transactions_total":  &s.transactions,
+		"seam_ledger_write_requests_total":      &s.requests,
+		"seam_ledger_writer_busy_seconds_total": &s.busy,
+		"seam_ledger_commit_seconds_total":      &s.commit,
+	}
+	found := 0
+	for line := range strings.Lines(exposition) {
+		name, value, ok := strings.Cut(strings.TrimSpace(line), " ")
+		dst := fields[name]
+		if !ok || dst == nil {
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			return writerStats{}, false
+		}
+		*dst = v
+		found++
+	}
+	return s, found == len(fields)
 }
 
 // --- helpers ---

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseWrk(t *testing.T) {
@@ -94,5 +96,74 @@ func TestLedgerDSN(t *testing.T) {
 	want := "postgres://postgres@127.0.0.1:5432/test?application_name=rb_refbench_x_1_seampg2_n2&search_path=refbench_x_1_seampg2&sslmode=disable"
 	if got != want {
 		t.Errorf("dsn %s, want %s", got, want)
+	}
+}
+
+func TestPrintBudget(t *testing.T) {
+	cpus := float64(runtime.NumCPU())
+	proxy := &result{system: "proxy", intakeRPS: 10000, acked: 1, cpuPerRec: 80}
+	// At 7,000 rec/s the machine has cpus/7000 s per record.
+	perRec := cpus * 1e6 / 7000
+	heavy := &result{system: "seam", acked: 1, loadCPUPerRec: 60, cpuPerRec: perRec - 60 + 25}
+	light := &result{system: "seam-base", acked: 1, loadCPUPerRec: 60, cpuPerRec: perRec - 60 - 5}
+	pg := &result{system: "seam-pg", acked: 1, loadCPUPerRec: 60, cpuPerRec: perRec / 2, pgCPUOK: true, pgCPUPerRec: perRec / 2}
+
+	var b strings.Builder
+	printBudget(&b, proxy, []*result{proxy, heavy, light, pg})
+	out := b.String()
+	for _, want := range []string{
+		fmt.Sprintf("%.0f µs per record for everything", perRec),
+		"seam: wrk and the sink took 60 µs",
+		"— 25 µs over: no overlap can reach the target",
+		"seam-base: wrk and the sink took 60 µs",
+		"with PostgreSQL's — 60 µs over",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("budget lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Count(out, "within it") != 1 {
+		t.Errorf("want exactly seam-base within the budget:\n%s", out)
+	}
+	if strings.Contains(out, "proxy:") {
+		t.Errorf("the proxy is the reference, not a system to budget:\n%s", out)
+	}
+}
+
+func TestWriterStats(t *testing.T) {
+	at := func(tx, req, busy, commit float64) string {
+		return fmt.Sprintf(`# HELP seam_ledger_write_transactions_total Transactions.
+# TYPE seam_ledger_write_transactions_total counter
+seam_ledger_write_transactions_total %g
+seam_ledger_write_requests_total %g
+seam_ledger_writer_busy_seconds_total %g
+seam_ledger_commit_seconds_total %g
+seam_deliveries{flow="orders",route="erp",state="dead"} 0
+`, tx, req, busy, commit)
+	}
+	s0, ok := parseWriterStats(at(100, 3000, 1.5, 0.5))
+	if !ok {
+		t.Fatal("the four writer counters were not found")
+	}
+	s1, ok := parseWriterStats(at(2100, 63000, 10.5, 3.5))
+	if !ok {
+		t.Fatal("the four writer counters were not found")
+	}
+	got := s1.since(s0, 10*time.Second)
+	want := writerLoad{ok: true, busyPct: 90, batch: 30, commitPct: 100.0 / 3, transactionsPerSec: 200}
+	if !got.ok || math.Abs(got.busyPct-want.busyPct) > 1e-9 || got.batch != want.batch ||
+		math.Abs(got.commitPct-want.commitPct) > 1e-9 || got.transactionsPerSec != want.transactionsPerSec {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	if s := got.String(); !strings.Contains(s, "busy 90 %") || !strings.Contains(s, "200 commits/s of 30.0 requests") {
+		t.Errorf("summary %q", s)
+	}
+
+	// A PostgreSQL ledger (or an older Seam) has no writer counters.
+	if _, ok := parseWriterStats("seam_deliveries{flow=\"orders\"} 1\n"); ok {
+		t.Error("writer counters reported where there are none")
+	}
+	if l := s0.since(s0, time.Second); l.ok {
+		t.Error("a writer that committed nothing reported a load")
 	}
 }
