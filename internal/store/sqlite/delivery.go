@@ -60,48 +60,61 @@ func (tx *wtx) complete(p *store.CompleteParams) (int, *seam.Delivery, error) {
 	var (
 		flow, route, key, idemKey string
 		number                    int
-		ordered                   bool
+		ordered, found            bool
 	)
-	err := tx.st.complete.QueryRowContext(ctx, string(p.State), nextAt, a.Status, a.Error, now, p.DeliveryID, p.Node).
-		Scan(&number, &flow, &route, &key, &ordered, &idemKey)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil, tx.whyNotComplete(p)
-	}
-	if err != nil {
-		return 0, nil, fmt.Errorf("update delivery: %w", err)
-	}
+	err := tx.hot(func() error {
+		err := tx.st.raw.complete.queryRow([]any{string(p.State), nextAt, a.Status, a.Error, now, p.DeliveryID, p.Node},
+			&number, &flow, &route, &key, &ordered, &idemKey)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("update delivery: %w", err)
+		}
+		found = true
 
-	startedAt := nanos(a.StartedAt)
-	if startedAt == 0 {
-		startedAt = now
+		startedAt := nanos(a.StartedAt)
+		if startedAt == 0 {
+			startedAt = now
+		}
+		var response any
+		if len(a.Response) > 0 {
+			response = a.Response
+		}
+		if _, err := tx.st.raw.insertAttempt.insert(p.DeliveryID, number, startedAt, int64(a.Duration),
+			a.Status, a.Error, response); err != nil {
+			return fmt.Errorf("insert attempt: %w", err)
+		}
+		if p.State != seam.DeliveryDelivered {
+			return nil
+		}
+		// The effect is what every later replay consults, so it is recorded
+		// on every success; p.Effect only overrides what the delivery implies.
+		e := seam.Effect{Flow: flow, Route: route, Key: idemKey, At: p.Now}
+		if p.Effect != nil {
+			e.Flow, e.Route, e.Key = orDefault(p.Effect.Flow, flow), orDefault(p.Effect.Route, route), orDefault(p.Effect.Key, idemKey)
+			if !p.Effect.At.IsZero() {
+				e.At = p.Effect.At
+			}
+		}
+		if e.Key != "" {
+			if _, err := tx.st.raw.upsertEffect.insert(e.Flow, e.Route, e.Key, p.DeliveryID, nanos(e.At)); err != nil {
+				return fmt.Errorf("record effect: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
 	}
-	var response any
-	if len(a.Response) > 0 {
-		response = a.Response
-	}
-	if _, err := tx.st.insertAttempt.ExecContext(ctx, p.DeliveryID, number, startedAt, int64(a.Duration),
-		a.Status, a.Error, response); err != nil {
-		return 0, nil, fmt.Errorf("insert attempt: %w", err)
+	if !found {
+		return 0, nil, tx.whyNotComplete(p)
 	}
 	if p.State != seam.DeliveryDelivered {
 		// retrying and dead keep the key blocked: nothing is unblocked.
 		return number, nil, nil
 	}
 
-	// The effect is what every later replay consults, so it is recorded on
-	// every success; p.Effect only overrides what the delivery implies.
-	e := seam.Effect{Flow: flow, Route: route, Key: idemKey, At: p.Now}
-	if p.Effect != nil {
-		e.Flow, e.Route, e.Key = orDefault(p.Effect.Flow, flow), orDefault(p.Effect.Route, route), orDefault(p.Effect.Key, idemKey)
-		if !p.Effect.At.IsZero() {
-			e.At = p.Effect.At
-		}
-	}
-	if e.Key != "" {
-		if _, err := tx.st.upsertEffect.ExecContext(ctx, e.Flow, e.Route, e.Key, p.DeliveryID, nanos(e.At)); err != nil {
-			return 0, nil, fmt.Errorf("record effect: %w", err)
-		}
-	}
 	for _, x := range p.XRefs {
 		createdAt := now
 		if !x.CreatedAt.IsZero() {

@@ -90,16 +90,54 @@ func (s *Store) MessageIngest(ctx context.Context, p *store.IngestParams) (*stor
 // duplicate. qID receives the quarantine entry's ID; ids and claimed
 // receive, per delivery, its ID and whether it was leased to p.Node.
 func (tx *wtx) ingest(p *store.IngestParams, receivedAt time.Time, reasons []byte, qID *int64, ids []int64, claimed []bool) (int64, bool, error) {
-	ctx := context.Background()
 	m := p.Message
 	now := nanos(p.Now)
+	var (
+		id  int64
+		dup bool
+	)
+	err := tx.hot(func() error {
+		var err error
+		id, dup, err = tx.ingestHot(p, receivedAt, ids, claimed)
+		return err
+	})
+	if err != nil || dup {
+		return id, dup, err
+	}
+
+	if q := p.Quarantine; q != nil {
+		res, err := tx.st.insertQuarantine.ExecContext(context.Background(), id, orDefault(q.Flow, m.Flow), orDefault(q.Key, m.Key),
+			string(q.Stage), reasons, string(openIfEmpty(q.Status)), nanos(receivedAt), now)
+		if err != nil {
+			return 0, false, fmt.Errorf("insert quarantine: %w", err)
+		}
+		if *qID, err = res.LastInsertId(); err != nil {
+			return 0, false, fmt.Errorf("insert quarantine: %w", err)
+		}
+		return id, false, nil
+	}
+	for _, x := range p.XRefs {
+		if _, err := tx.st.insertXRef.ExecContext(context.Background(), x.Entity, orDefault(x.Key, m.Key), orDefault(x.System, m.System),
+			x.Name, x.Value, now); err != nil {
+			return 0, false, fmt.Errorf("record link: %w", err)
+		}
+	}
+	return id, false, nil
+}
+
+// ingestHot is what every record runs: the dedupe check, the message and
+// (unless it is quarantined) its deliveries. It runs inside wtx.hot.
+func (tx *wtx) ingestHot(p *store.IngestParams, receivedAt time.Time, ids []int64, claimed []bool) (int64, bool, error) {
+	m := p.Message
+	now := nanos(p.Now)
+	raw := &tx.st.raw
 
 	// Only accepted records are dedupe originals: a sender who fixes a
 	// refused record and sends it again under the same key must be heard.
 	var dedupeKey any
 	if p.DedupeKey != "" && p.Quarantine == nil {
 		var orig int64
-		err := tx.st.dedupe.QueryRowContext(ctx, p.DedupeKey, now-int64(p.DedupeWindow)).Scan(&orig)
+		err := raw.dedupe.queryRow([]any{p.DedupeKey, now - int64(p.DedupeWindow)}, &orig)
 		switch {
 		case err == nil:
 			return orig, true, nil
@@ -116,25 +154,12 @@ func (tx *wtx) ingest(p *store.IngestParams, receivedAt time.Time, reasons []byt
 	} else if len(m.Canonical) > 0 {
 		canonical = []byte(m.Canonical)
 	}
-	res, err := tx.st.insertMessage.ExecContext(ctx, m.Flow, m.System, m.Key, string(status), nanos(receivedAt),
+	id, err := raw.insertMessage.insert(m.Flow, m.System, m.Key, string(status), nanos(receivedAt),
 		m.ContentType, nonNil(m.Body), canonical, m.TraceID, m.ReplayOf, dedupeKey)
 	if err != nil {
 		return 0, false, fmt.Errorf("insert message: %w", err)
 	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return 0, false, fmt.Errorf("insert message: %w", err)
-	}
-
-	if q := p.Quarantine; q != nil {
-		res, err := tx.st.insertQuarantine.ExecContext(ctx, id, orDefault(q.Flow, m.Flow), orDefault(q.Key, m.Key),
-			string(q.Stage), reasons, string(openIfEmpty(q.Status)), nanos(receivedAt), now)
-		if err != nil {
-			return 0, false, fmt.Errorf("insert quarantine: %w", err)
-		}
-		if *qID, err = res.LastInsertId(); err != nil {
-			return 0, false, fmt.Errorf("insert quarantine: %w", err)
-		}
+	if p.Quarantine != nil {
 		return id, false, nil
 	}
 
@@ -152,8 +177,8 @@ func (tx *wtx) ingest(p *store.IngestParams, receivedAt time.Time, reasons []byt
 			if d.Ordered {
 				// Any open delivery of the key was created earlier, so it
 				// is ahead of this one.
-				var one int
-				err := tx.st.headOpen.QueryRowContext(ctx, flow, d.Route, key).Scan(&one)
+				var one int64
+				err := raw.headOpen.queryRow([]any{flow, d.Route, key}, &one)
 				switch {
 				case err == nil:
 					ready = false
@@ -166,19 +191,9 @@ func (tx *wtx) ingest(p *store.IngestParams, receivedAt time.Time, reasons []byt
 				claimed[i] = true
 			}
 		}
-		res, err := tx.st.insertDelivery.ExecContext(ctx, id, flow, d.Route, key, string(state), d.IdempotencyKey,
-			d.Ordered, nonNil(d.Payload), nextAt, leaseOwner, leaseUntil, now, now)
-		if err != nil {
+		if ids[i], err = raw.insertDelivery.insert(id, flow, d.Route, key, string(state), d.IdempotencyKey,
+			d.Ordered, nonNil(d.Payload), nextAt, leaseOwner, leaseUntil, now, now); err != nil {
 			return 0, false, fmt.Errorf("insert delivery: %w", err)
-		}
-		if ids[i], err = res.LastInsertId(); err != nil {
-			return 0, false, fmt.Errorf("insert delivery: %w", err)
-		}
-	}
-	for _, x := range p.XRefs {
-		if _, err := tx.st.insertXRef.ExecContext(ctx, x.Entity, orDefault(x.Key, m.Key), orDefault(x.System, m.System),
-			x.Name, x.Value, now); err != nil {
-			return 0, false, fmt.Errorf("record link: %w", err)
 		}
 	}
 	return id, false, nil

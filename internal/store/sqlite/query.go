@@ -156,7 +156,14 @@ type stmts struct {
 
 	claim, claimFlows, releaseLeases, postpone, requeue, insertAudit, quarantineStatus *sql.Stmt
 
-	all []*sql.Stmt
+	// The hot path's statements, run inside wtx.hot (see rawStmt).
+	raw struct {
+		dedupe, insertMessage, headOpen, insertDelivery *rawStmt
+		complete, insertAttempt, upsertEffect           *rawStmt
+	}
+
+	all    []*sql.Stmt
+	allRaw []*rawStmt
 }
 
 func prepare(ctx context.Context, conn *sql.Conn) (*stmts, error) {
@@ -198,6 +205,32 @@ func prepare(ctx context.Context, conn *sql.Conn) (*stmts, error) {
 		*p.dst = s
 		st.all = append(st.all, s)
 	}
+	err := conn.Raw(func(dc any) error {
+		for _, p := range []struct {
+			dst **rawStmt
+			sql string
+		}{
+			{&st.raw.dedupe, qDedupe},
+			{&st.raw.insertMessage, qInsertMessage},
+			{&st.raw.headOpen, qHeadOpen},
+			{&st.raw.insertDelivery, qInsertDelivery},
+			{&st.raw.complete, qComplete},
+			{&st.raw.insertAttempt, qInsertAttempt},
+			{&st.raw.upsertEffect, qUpsertEffect},
+		} {
+			s, err := prepareRaw(ctx, dc, p.sql)
+			if err != nil {
+				return err
+			}
+			*p.dst = s
+			st.allRaw = append(st.allRaw, s)
+		}
+		return nil
+	})
+	if err != nil {
+		st.close()
+		return nil, err
+	}
 	return st, nil
 }
 
@@ -206,5 +239,11 @@ func (st *stmts) close() error {
 	for _, s := range st.all {
 		errs = append(errs, s.Close())
 	}
+	errs = append(errs, st.conn.Raw(func(any) error {
+		for _, s := range st.allRaw {
+			errs = append(errs, s.close())
+		}
+		return nil
+	}))
 	return errors.Join(errs...)
 }
