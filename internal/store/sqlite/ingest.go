@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/seamhq/seam"
@@ -137,7 +138,8 @@ func (tx *wtx) ingestHot(p *store.IngestParams, receivedAt time.Time, ids []int6
 	var dedupeKey any
 	if p.DedupeKey != "" && p.Quarantine == nil {
 		var orig int64
-		err := raw.dedupe.queryRow([]any{p.DedupeKey, now - int64(p.DedupeWindow)}, &orig)
+		system, key, _ := strings.Cut(p.DedupeKey, ":")
+		err := raw.dedupe.queryRow([]any{p.DedupeKey, system, key, now - int64(p.DedupeWindow)}, &orig)
 		switch {
 		case err == nil:
 			return orig, true, nil

@@ -63,6 +63,13 @@ func TestQueryPlans(t *testing.T) {
 	q, args = deliveryListQuery(&store.DeliveryFilter{States: []seam.DeliveryState{seam.DeliveryInFlight}})
 	uses("in flight", q, args, "deliveries_leased")
 
+	// The dedupe check of a record reads the key's recent messages and the
+	// partial index of the other dedupe keys, never the messages table.
+	p := plan(qDedupe, "eshop:ES-1", "eshop", "ES-1", 1)
+	require.Contains(t, p, "USING INDEX messages_key (key=? AND received_at>?)", "dedupe: plan:\n%s", p)
+	require.Contains(t, p, "USING INDEX messages_dedupe (dedupe_key=? AND received_at>?)", "dedupe: plan:\n%s", p)
+	require.NotRegexp(t, `(?m)^SCAN messages$`, p, "dedupe: plan:\n%s", p)
+
 	// deliveries_state must hold every state but in_flight, or the route
 	// stats would miss one.
 	for _, s := range []seam.DeliveryState{seam.DeliveryPending, seam.DeliveryDelivered, seam.DeliveryRetrying,

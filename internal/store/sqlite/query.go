@@ -18,8 +18,20 @@ const (
 	// index word for word, or SQLite will not use that index.
 	headOpenWhere = `ordered = 1 AND state NOT IN ('delivered', 'skipped')`
 
-	qDedupe = `SELECT id FROM messages
-		WHERE dedupe_key = ? AND received_at > ?
+	// dedupeOtherWhere is the WHERE of the partial messages_dedupe index
+	// (migration 006): the records whose dedupe key is not their
+	// `system:key`. The others are found through messages_key.
+	dedupeOtherWhere = `dedupe_key IS NOT NULL AND (dedupe_key <> system || ':' || key OR instr(system, ':') > 0)`
+
+	// qDedupe finds the first accepted record with dedupe key ?1 since ?4:
+	// among the records of system ?2 and key ?3 (?1 split at its first
+	// colon), whose dedupe key is their `system:key`, and among the others.
+	qDedupe = `SELECT id FROM (
+			SELECT id, received_at FROM messages
+				WHERE key = ?3 AND received_at > ?4 AND system = ?2 AND dedupe_key = ?1
+			UNION ALL
+			SELECT id, received_at FROM messages
+				WHERE dedupe_key = ?1 AND received_at > ?4 AND ` + dedupeOtherWhere + `)
 		ORDER BY received_at LIMIT 1`
 
 	qInsertMessage = `INSERT INTO messages

@@ -192,6 +192,51 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 			requireCounts(t, b.st, 1, 1)
 		})
 
+		// Most dedupe keys are the record's own `system:key` (the event id
+		// defaults to the key); others come from an event expression or a
+		// delivery-id header. A driver may index the two kinds apart (the
+		// SQLite one does), but a dedupe key is one namespace: whichever
+		// way the original got its key, a later record with the same one
+		// is its duplicate.
+		t.Run("KeyDerivedOrNot", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			send := func(system, key, dedupe string, at time.Time) *store.IngestResult {
+				t.Helper()
+				m := newMessage("eshop-orders", key)
+				m.System = system
+				return ingest(t, b.st, &store.IngestParams{Message: m, DedupeKey: dedupe, DedupeWindow: time.Hour, Now: at,
+					Deliveries: []*seam.Delivery{newDelivery("erp", false)}})
+			}
+			byKey := send("eshop", "ES-5", "eshop:ES-5", t0)
+			require.False(t, byKey.Duplicate)
+			again := send("eshop", "ES-5", "eshop:ES-5", t0.Add(time.Minute))
+			require.True(t, again.Duplicate)
+			require.Equal(t, byKey.MessageID, again.MessageID)
+			// A header's delivery id equal to that key, on another key.
+			viaHeader := send("eshop", "OTHER", "eshop:ES-5", t0.Add(2*time.Minute))
+			require.True(t, viaHeader.Duplicate)
+			require.Equal(t, byKey.MessageID, viaHeader.MessageID)
+			// Another key is another record.
+			require.False(t, send("eshop", "ES-6", "eshop:ES-6", t0.Add(3*time.Minute)).Duplicate)
+			// Not key-derived first, then a record whose key gives the same.
+			header := send("eshop", "K-1", "eshop:D-7", t0)
+			require.False(t, header.Duplicate)
+			later := send("eshop", "D-7", "eshop:D-7", t0.Add(time.Minute))
+			require.True(t, later.Duplicate)
+			require.Equal(t, header.MessageID, later.MessageID)
+			// A system name with a colon: "a:b" + ":" + "c" is also "a" + ":" + "b:c".
+			colon := send("a:b", "c", "a:b:c", t0)
+			require.False(t, colon.Duplicate)
+			for _, s := range [][2]string{{"a", "b:c"}, {"a:b", "c"}} {
+				r := send(s[0], s[1], "a:b:c", t0.Add(time.Minute))
+				require.True(t, r.Duplicate, "system %q key %q", s[0], s[1])
+				require.Equal(t, colon.MessageID, r.MessageID)
+			}
+			// Outside the window the key's record is an original again.
+			require.False(t, send("eshop", "ES-5", "eshop:ES-5", t0.Add(61*time.Minute)).Duplicate)
+		})
+
 		t.Run("EmptyKeyNeverDedupes", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
