@@ -259,10 +259,13 @@ func (b *bench) main() int {
 		c.threads, c.conns, c.duration, c.warmup, c.repeat, strings.Join(c.systems, ", "), runtime.NumCPU(), c.workDir)
 	all := map[string][]*result{}
 	for round := 1; round <= c.repeat; round++ {
-		for _, sys := range c.systems {
+		for _, sys := range roundOrder(c.systems, round) {
 			if b.ctx.Err() != nil {
 				return exitSetup
 			}
+			// The system before wrote a gigabyte or so; let the disk
+			// finish with it, or this one pays for its writeback.
+			syscall.Sync()
 			r, err := b.measure(round, sys)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "refbench: round %d, %s: %v\n", round, sys, err)
@@ -1214,6 +1217,25 @@ func printTable(w io.Writer, rs []*result) {
 			break
 		}
 	}
+}
+
+// roundOrder is the order in which round runs the systems: the proxy
+// first (it is the reference), the others reversed every other round, so
+// that neither of two compared builds always runs second, on a machine
+// warmer and with a fuller disk cache than the first had.
+func roundOrder(systems []string, round int) []string {
+	var head, rest []string
+	for _, s := range systems {
+		if s == "proxy" {
+			head = append(head, s)
+		} else {
+			rest = append(rest, s)
+		}
+	}
+	if round%2 == 0 {
+		slices.Reverse(rest)
+	}
+	return append(head, rest...)
 }
 
 // targetRatio is the speed target: Seam at 0.7 of the proxy's records/s

@@ -167,3 +167,20 @@ seam_deliveries{flow="orders",route="erp",state="dead"} 0
 		t.Error("a writer that committed nothing reported a load")
 	}
 }
+
+func TestRoundOrder(t *testing.T) {
+	systems := []string{"proxy", "seam-base", "seam"}
+	for round, want := range map[int]string{
+		1: "proxy seam-base seam",
+		2: "proxy seam seam-base",
+		3: "proxy seam-base seam",
+	} {
+		if got := strings.Join(roundOrder(systems, round), " "); got != want {
+			t.Errorf("round %d: %s, want %s", round, got, want)
+		}
+	}
+	roundOrder(systems, 2)
+	if got := strings.Join(systems, " "); got != "proxy seam-base seam" {
+		t.Errorf("roundOrder changed its argument: %s", got)
+	}
+}
