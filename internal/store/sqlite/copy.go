@@ -133,7 +133,27 @@ func (s *Store) ImportRows(ctx context.Context, table string, rows [][]any) erro
 	return nil
 }
 
-// ImportDone implements store.Importer. There is nothing to do: SQLite's
-// AUTOINCREMENT continues after the largest id ever inserted, imported ids
-// included.
-func (s *Store) ImportDone(context.Context) error { return nil }
+// ImportDone implements store.Importer. SQLite's AUTOINCREMENT continues
+// after the largest id ever inserted, imported ids included; the route
+// totals are counted afresh from the imported deliveries.
+func (s *Store) ImportDone(ctx context.Context) error {
+	err := s.w.do(ctx, func(tx *wtx) error {
+		for _, q := range []string{qDropTotals, qCountTotals} {
+			if _, err := tx.st.conn.ExecContext(context.Background(), q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("count route totals: %w", err)
+	}
+	return nil
+}
+
+const (
+	qDropTotals  = `DELETE FROM route_totals`
+	qCountTotals = `INSERT INTO route_totals (flow, route, state, n, last_at)
+		SELECT flow, route, state, count(*), max(delivered_at) FROM deliveries
+		WHERE state IN ('delivered', 'skipped') GROUP BY flow, route, state`
+)

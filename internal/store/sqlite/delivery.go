@@ -102,6 +102,7 @@ func (tx *wtx) complete(p *store.CompleteParams) (int, *seam.Delivery, error) {
 				return fmt.Errorf("record effect: %w", err)
 			}
 		}
+		tx.countFinal(flow, route, p.State, 1, now)
 		return nil
 	})
 	if err != nil {
@@ -271,6 +272,14 @@ func (s *Store) DeliveryRequeue(ctx context.Context, p *store.RequeueParams) (in
 			if b, ok := p.Payloads[id]; ok {
 				payload = nonNil(b)
 			}
+			var flow, route, from string
+			err := tx.st.requeueFrom.QueryRowContext(context.Background(), id).Scan(&flow, &route, &from)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // requeued nothing: RequeueParams may name deliveries pruned since
+			}
+			if err != nil {
+				return err
+			}
 			res, err := tx.st.requeue.ExecContext(context.Background(), nanos(p.Now), payload, id)
 			if err != nil {
 				return err
@@ -278,6 +287,9 @@ func (s *Store) DeliveryRequeue(ctx context.Context, p *store.RequeueParams) (in
 			c, err := res.RowsAffected()
 			if err != nil {
 				return err
+			}
+			if c > 0 {
+				tx.countFinal(flow, route, seam.DeliveryState(from), -1, 0)
 			}
 			n += int(c)
 		}

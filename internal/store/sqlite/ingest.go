@@ -197,6 +197,7 @@ func (tx *wtx) ingestHot(p *store.IngestParams, receivedAt time.Time, ids []int6
 			d.Ordered, nonNil(d.Payload), nextAt, leaseOwner, leaseUntil, now, now); err != nil {
 			return 0, false, fmt.Errorf("insert delivery: %w", err)
 		}
+		tx.countFinal(flow, d.Route, state, 1, 0) // a route skipped at intake
 	}
 	return id, false, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/seamhq/seam"
 	"github.com/seamhq/seam/internal/store"
 )
 
@@ -23,6 +24,11 @@ const (
 	qPruneAttempts = `DELETE FROM attempts WHERE delivery_id IN
 		(SELECT id FROM deliveries WHERE message_id IN (SELECT value FROM json_each(?)))`
 	qPruneDeliveries = `DELETE FROM deliveries WHERE message_id IN (SELECT value FROM json_each(?))`
+	// qPruneFinal counts, per route, the delivered and skipped deliveries
+	// a batch is about to delete (route_totals, migration 007).
+	qPruneFinal = `SELECT flow, route, state, count(*) FROM deliveries
+		WHERE message_id IN (SELECT value FROM json_each(?)) AND state IN ('delivered', 'skipped')
+		GROUP BY flow, route, state`
 	qPruneQuarantine = `DELETE FROM quarantine WHERE message_id IN (SELECT value FROM json_each(?))`
 	qPruneMessages   = `DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))`
 )
@@ -61,6 +67,9 @@ func (s *Store) Prune(ctx context.Context, p *store.PruneParams) (*store.PruneRe
 					return nil
 				}
 				arg := jsonIDs(ids)
+				if err := tx.uncountPruned(arg); err != nil {
+					return err
+				}
 				for _, step := range []struct {
 					q string
 					n *int64
@@ -153,4 +162,25 @@ func jsonIDs(ids []int64) string {
 		b = strconv.AppendInt(b, id, 10)
 	}
 	return string(append(b, ']'))
+}
+
+// uncountPruned takes the delivered and skipped deliveries of the messages
+// in ids (a JSON array) out of route_totals before they are deleted.
+func (tx *wtx) uncountPruned(ids string) error {
+	rows, err := tx.st.conn.QueryContext(context.Background(), qPruneFinal, ids)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			flow, route, state string
+			n                  int64
+		)
+		if err := rows.Scan(&flow, &route, &state, &n); err != nil {
+			return err
+		}
+		tx.countFinal(flow, route, seam.DeliveryState(state), -n, 0)
+	}
+	return rows.Err()
 }

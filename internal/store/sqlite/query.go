@@ -96,11 +96,11 @@ const (
 			WHERE h.flow = d.flow AND h.route = d.route AND h.key = d.key
 			AND h.ordered = 1 AND h.state NOT IN ('delivered', 'skipped') AND h.id < d.id))`
 
-	// The WHERE of the partial indexes of migration 005, which a query
-	// must repeat word for word for SQLite to use them.
-	claimableWhere = `state IN ('pending', 'retrying')` // deliveries_claim
-	leasedWhere    = `state = 'in_flight'`              // deliveries_leased
-	settledWhere   = `state <> 'in_flight'`             // deliveries_state
+	// The WHERE of the partial indexes of migrations 005 and 007, which a
+	// query must repeat word for word for SQLite to use them.
+	claimableWhere  = `state IN ('pending', 'retrying')`        // deliveries_claim
+	leasedWhere     = `state = 'in_flight'`                     // deliveries_leased
+	stateIndexWhere = `state NOT IN ('in_flight', 'delivered')` // deliveries_state
 
 	// qClaim leases what may be sent at ?3 (now): due pending and retrying
 	// deliveries, and in-flight ones whose lease has expired (their node is
@@ -150,6 +150,14 @@ const (
 			lease_owner = NULL, lease_until = NULL, payload = coalesce(?2, payload)
 		WHERE id = ?3 AND NOT (state = 'in_flight' AND lease_until > ?1)`
 
+	// qRouteTotal adds one transaction's changes to a route's count of
+	// delivered or skipped deliveries (route_totals, migration 007).
+	qRouteTotal = `INSERT INTO route_totals (flow, route, state, n, last_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (flow, route, state) DO UPDATE SET n = n + excluded.n, last_at = max(last_at, excluded.last_at)`
+
+	// qRequeueFrom reads what a requeue takes a delivery out of.
+	qRequeueFrom = `SELECT flow, route, state FROM deliveries WHERE id = ?`
+
 	qInsertAudit = `INSERT INTO audit (at, actor, action, target, reason, detail)
 		VALUES (?, ?, ?, ?, ?, ?)`
 
@@ -167,6 +175,8 @@ type stmts struct {
 	loadForComplete, insertAttempt, complete, upsertEffect, insertXRef, head, claimHead *sql.Stmt
 
 	claim, claimFlows, releaseLeases, postpone, requeue, insertAudit, quarantineStatus *sql.Stmt
+
+	routeTotal, requeueFrom *sql.Stmt
 
 	// The hot path's statements, run inside wtx.hot (see rawStmt).
 	raw struct {
@@ -208,6 +218,8 @@ func prepare(ctx context.Context, conn *sql.Conn) (*stmts, error) {
 		{&st.requeue, qRequeue},
 		{&st.insertAudit, qInsertAudit},
 		{&st.quarantineStatus, qQuarantineStatus},
+		{&st.routeTotal, qRouteTotal},
+		{&st.requeueFrom, qRequeueFrom},
 	} {
 		s, err := conn.PrepareContext(ctx, p.sql)
 		if err != nil {

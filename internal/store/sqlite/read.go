@@ -149,8 +149,8 @@ func deliveryListQuery(f *store.DeliveryFilter) (string, []any) {
 		w.add(leasedWhere)
 	case len(f.States) > 0:
 		in := "state IN (?" + strings.Repeat(", ?", len(f.States)-1) + ")"
-		if !slices.Contains(f.States, seam.DeliveryInFlight) {
-			in += " AND " + settledWhere // lets SQLite seek deliveries_state
+		if !slices.Contains(f.States, seam.DeliveryInFlight) && !slices.Contains(f.States, seam.DeliveryDelivered) {
+			in += " AND " + stateIndexWhere // lets SQLite seek deliveries_state
 		}
 		w.add(in, anys(f.States)...)
 	}
@@ -417,23 +417,26 @@ func (s *Store) AuditList(ctx context.Context, f *store.AuditFilter) ([]*seam.Au
 }
 
 // routeStatsQuery counts deliveries per flow, route and state, for one
-// flow (?1) or all. In-flight deliveries and the others are counted from
-// their own partial index each (migration 005); listing the other states
-// lets SQLite seek deliveries_state by state, then by flow.
+// flow (?1) or all. The final, large states (delivered, skipped) come from
+// route_totals, kept by triggers (migration 007); in-flight deliveries
+// and the rest from their own partial index each. Listing the indexed
+// states lets SQLite seek deliveries_state by state, then by flow.
 func routeStatsQuery(oneFlow bool) string {
 	var flow string
 	if oneFlow {
 		flow = " AND flow = ?1"
 	}
 	const cols = `SELECT flow, route, state, count(*), min(created_at), max(delivered_at), max(updated_at) FROM deliveries`
-	return cols + ` WHERE state IN (` + settledStates + `) AND ` + settledWhere + flow + ` GROUP BY state, flow, route
+	return cols + ` WHERE state IN (` + countedStates + `) AND ` + stateIndexWhere + flow + ` GROUP BY state, flow, route
 		UNION ALL ` + cols + ` WHERE ` + leasedWhere + flow + ` GROUP BY flow, route
+		UNION ALL SELECT flow, route, state, n, 0, last_at, 0 FROM route_totals WHERE n > 0` + flow + `
 		ORDER BY flow, route`
 }
 
-// settledStates are the states deliveries_state holds: every one but
-// in_flight (TestQueryPlans checks the list is complete).
-const settledStates = `'delivered', 'dead', 'pending', 'retrying', 'skipped'`
+// countedStates are the states route stats count row by row, from
+// deliveries_state; in_flight has deliveries_leased, delivered and skipped
+// route_totals (TestQueryPlans checks that every state has its source).
+const countedStates = `'dead', 'pending', 'retrying'`
 
 // RouteStats implements store.Store.
 func (s *Store) RouteStats(ctx context.Context, p *store.StatsParams) ([]*store.RouteStats, error) {

@@ -45,6 +45,8 @@ type writer struct {
 	exited chan struct{}
 	err    error // from closing the connection, read after exited
 
+	totals map[totalKey]*totalDelta // reused by each transaction's wtx
+
 	// What WriterStats reports; written by the loop only.
 	transactions, requests atomic.Uint64
 	busy, commitTime       atomic.Int64 // nanoseconds
@@ -61,6 +63,7 @@ func newWriter(ctx context.Context, conn *sql.Conn, maxBatch int) (*writer, erro
 		max:    maxBatch,
 		reqs:   make(chan *request, maxBatch),
 		exited: make(chan struct{}),
+		totals: map[totalKey]*totalDelta{},
 	}
 	go w.loop()
 	return w, nil
@@ -186,7 +189,8 @@ func (w *writer) commit(reqs []*request) error {
 		w.rollback()
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx := &wtx{st: w.st}
+	clear(w.totals)
+	tx := &wtx{st: w.st, totals: w.totals}
 	for _, r := range reqs {
 		r.err = r.fn(tx)
 		var se *seam.Error
@@ -194,6 +198,10 @@ func (w *writer) commit(reqs []*request) error {
 			w.rollback()
 			return r.err
 		}
+	}
+	if err := tx.flushTotals(); err != nil {
+		w.rollback()
+		return fmt.Errorf("count route totals: %w", err)
 	}
 	start := time.Now()
 	_, err := w.st.commit.ExecContext(ctx)
@@ -226,5 +234,42 @@ func (w *writer) rollback() {
 // wtx is what a txFunc sees: the writer's prepared statements, inside the
 // batch's transaction.
 type wtx struct {
-	st *stmts
+	st     *stmts
+	totals map[totalKey]*totalDelta
+}
+
+// totalKey is one row of route_totals.
+type totalKey struct {
+	flow, route string
+	state       seam.DeliveryState
+}
+
+type totalDelta struct{ n, lastAt int64 }
+
+// countFinal records that one delivery of flow and route entered (delta
+// +1) or left (-1) state, if that is one of the final states route_totals
+// counts (delivered, skipped); at is its delivered_at. The changes are
+// added up per route and written when the transaction ends (flushTotals),
+// in it, so they commit or roll back with what they count.
+func (tx *wtx) countFinal(flow, route string, state seam.DeliveryState, delta, at int64) {
+	if state != seam.DeliveryDelivered && state != seam.DeliverySkipped {
+		return
+	}
+	k := totalKey{flow, route, state}
+	d := tx.totals[k]
+	if d == nil {
+		d = &totalDelta{}
+		tx.totals[k] = d
+	}
+	d.n += delta
+	d.lastAt = max(d.lastAt, at)
+}
+
+func (tx *wtx) flushTotals() error {
+	for k, d := range tx.totals {
+		if _, err := tx.st.routeTotal.ExecContext(context.Background(), k.flow, k.route, string(k.state), d.n, d.lastAt); err != nil {
+			return err
+		}
+	}
+	return nil
 }

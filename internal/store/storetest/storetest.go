@@ -859,6 +859,67 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		require.Len(t, all, 2)
 	})
 
+	// The counts follow every way a delivery enters or leaves a final state
+	// (a driver may keep them as they change rather than count rows): a
+	// record whose route is skipped at intake, a success, a replay of a
+	// success, a second success, a delivered record pruned.
+	t.Run("RouteStatsFollowChanges", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		counts := func() (map[seam.DeliveryState]int64, time.Time) {
+			t.Helper()
+			stats, err := b.st.RouteStats(b.ctx, &store.StatsParams{Flow: "f", Now: t0})
+			require.NoError(t, err)
+			if len(stats) == 0 {
+				return map[seam.DeliveryState]int64{}, time.Time{}
+			}
+			require.Len(t, stats, 1)
+			for s, n := range stats[0].Counts {
+				if n == 0 {
+					delete(stats[0].Counts, s)
+				}
+			}
+			return stats[0].Counts, stats[0].LastDeliveredAt
+		}
+		type c = map[seam.DeliveryState]int64
+
+		skipped := newDelivery("erp", false)
+		skipped.State = seam.DeliverySkipped
+		ingest(t, b.st, &store.IngestParams{Message: newMessage("f", "S"), Now: t0, Deliveries: []*seam.Delivery{skipped}})
+		got, _ := counts()
+		require.Equal(t, c{seam.DeliverySkipped: 1}, got)
+
+		old := ingest(t, b.st, &store.IngestParams{Message: newMessage("f", "OLD"), Now: t0, Node: "n1", Lease: time.Hour,
+			Deliveries: []*seam.Delivery{newDelivery("erp", false)}})
+		complete(t, b.st, old.Claimed[0].ID, "n1", seam.DeliveryDelivered, t0.Add(time.Second))
+		res := ingest(t, b.st, &store.IngestParams{Message: newMessage("f", "A"), Now: t0.Add(48 * time.Hour), Node: "n1",
+			Lease: time.Hour, Deliveries: []*seam.Delivery{newDelivery("erp", false)}})
+		a := res.Claimed[0].ID
+		complete(t, b.st, a, "n1", seam.DeliveryDelivered, t0.Add(48*time.Hour+time.Second))
+		got, last := counts()
+		require.Equal(t, c{seam.DeliverySkipped: 1, seam.DeliveryDelivered: 2}, got)
+		require.Equal(t, t0.Add(48*time.Hour+time.Second), last)
+
+		n, err := b.st.DeliveryRequeue(b.ctx, &store.RequeueParams{DeliveryIDs: []int64{a}, Now: t0.Add(49 * time.Hour)})
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		got, _ = counts()
+		require.Equal(t, c{seam.DeliverySkipped: 1, seam.DeliveryDelivered: 1, seam.DeliveryPending: 1}, got)
+
+		require.Equal(t, []int64{a}, ids(claim(t, b.st, "n1", 10, t0.Add(49*time.Hour))))
+		complete(t, b.st, a, "n1", seam.DeliveryDelivered, t0.Add(50*time.Hour))
+		got, last = counts()
+		require.Equal(t, c{seam.DeliverySkipped: 1, seam.DeliveryDelivered: 2}, got)
+		require.Equal(t, t0.Add(50*time.Hour), last)
+
+		pruned, err := b.st.Prune(b.ctx, &store.PruneParams{MessagesBefore: t0.Add(time.Hour)})
+		require.NoError(t, err)
+		require.Equal(t, int64(2), pruned.Deliveries, "the old delivered and the skipped record")
+		got, last = counts()
+		require.Equal(t, c{seam.DeliveryDelivered: 1}, got)
+		require.Equal(t, t0.Add(50*time.Hour), last)
+	})
+
 	t.Run("Prune", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
