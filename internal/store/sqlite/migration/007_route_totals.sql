@@ -11,8 +11,8 @@
 --
 -- deliveries_state no longer holds delivered deliveries: nothing lists
 -- them by state alone, and each delivered record no longer writes that
--- index entry. (Triggers would keep the counts too, but measured 7-10 %
--- more writer CPU per record: each copies the delivery row for OLD/NEW.)
+-- index entry. (Triggers would keep the counts too, but measured 4-12 %
+-- more CPU per record: each copies the delivery row for OLD/NEW.)
 CREATE TABLE route_totals (
     flow    TEXT    NOT NULL,
     route   TEXT    NOT NULL,
