@@ -26,6 +26,9 @@ func (s *Store) Prune(ctx context.Context, p *store.PruneParams) (*store.PruneRe
 		limit = 10_000
 	}
 	res := &store.PruneResult{}
+	if err := s.foldRouteTotals(ctx); err != nil {
+		return res, err
+	}
 	if !p.MessagesBefore.IsZero() {
 		cutoff := nanos(p.MessagesBefore)
 		var afterAt, afterID int64 = -1 << 63, 0

@@ -282,9 +282,26 @@ const (
 	qXRefList      = `SELECT entity, key, system, name, value, created_at FROM xrefs`
 	qEffectGet     = `SELECT delivery_id, at FROM effects WHERE flow = $1 AND route = $2 AND idempotency_key = $3`
 	qAuditList     = `SELECT id, at, actor, action, target, reason, detail FROM audit`
-	qRouteStats    = `SELECT flow, route, state, count(*), min(created_at), max(delivered_at), max(updated_at)
-		FROM deliveries`
-	routeStatsTail = ` GROUP BY flow, route, state ORDER BY flow, route`
+	// qRouteStats counts the open deliveries of each route row by row (few:
+	// deliveries_claim finds them by state) and takes the final ones from
+	// route_totals (migration 005), for one flow ($1) or all ($1 = '').
+	qRouteStats = `SELECT flow, route, state, count(*), min(created_at), max(delivered_at), max(updated_at)
+		FROM deliveries WHERE state IN ('pending', 'retrying', 'in_flight', 'dead') AND ($1 = '' OR flow = $1)
+		GROUP BY flow, route, state
+		UNION ALL
+		SELECT flow, route, state, n, 0, last_at, 0 FROM route_totals WHERE n > 0 AND ($1 = '' OR flow = $1)
+		ORDER BY flow, route`
+
+	// qFoldRouteTotals adds the deltas the route_totals triggers appended
+	// into route_totals. Concurrent folds delete disjoint rows, and the
+	// ORDER BY takes the totals' row locks in one order, so two folds never
+	// deadlock.
+	qFoldRouteTotals = `WITH d AS (DELETE FROM route_total_deltas RETURNING flow, route, state, n, last_at)
+		INSERT INTO route_totals (flow, route, state, n, last_at)
+		SELECT flow, route, state, sum(n)::bigint, max(last_at) FROM d
+		GROUP BY flow, route, state ORDER BY flow, route, state
+		ON CONFLICT (flow, route, state) DO UPDATE
+		SET n = route_totals.n + excluded.n, last_at = greatest(route_totals.last_at, excluded.last_at)`
 
 	// Filter fragments: each takes one parameter, numbered by the builder
 	// (the %d). A filter that is not set adds nothing, so each one that is

@@ -920,6 +920,47 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		require.Equal(t, t0.Add(50*time.Hour), last)
 	})
 
+	// Readers of the stats while deliveries complete (every node scrapes
+	// /metrics) must neither lose nor double a count.
+	t.Run("RouteStatsWhileWriting", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		const writers, each = 8, 25
+		done := make(chan struct{})
+		var readers sync.WaitGroup
+		for range 2 {
+			readers.Go(func() {
+				for {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					_, err := b.st.RouteStats(b.ctx, &store.StatsParams{Now: t0})
+					require.NoError(t, err)
+				}
+			})
+		}
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Go(func() {
+				for i := range each {
+					res := ingest(t, b.st, &store.IngestParams{Message: newMessage("f", fmt.Sprintf("W%d-%d", w, i)), Now: t0,
+						Node: "n1", Lease: time.Hour, Deliveries: []*seam.Delivery{newDelivery("erp", false)}})
+					complete(t, b.st, res.Claimed[0].ID, "n1", seam.DeliveryDelivered, t0.Add(time.Duration(i)*time.Second))
+				}
+			})
+		}
+		wg.Wait()
+		close(done)
+		readers.Wait()
+		stats, err := b.st.RouteStats(b.ctx, &store.StatsParams{Now: t0})
+		require.NoError(t, err)
+		require.Len(t, stats, 1)
+		require.Equal(t, int64(writers*each), stats[0].Counts[seam.DeliveryDelivered])
+		require.Equal(t, t0.Add((each-1)*time.Second), stats[0].LastDeliveredAt)
+	})
+
 	t.Run("Prune", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
