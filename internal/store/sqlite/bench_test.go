@@ -11,6 +11,7 @@ import (
 
 	"github.com/seamhq/seam"
 	"github.com/seamhq/seam/internal/store"
+	"github.com/seamhq/seam/internal/store/sqlite"
 )
 
 // The benchmarks run 64 concurrent callers (as many as the reference load
@@ -49,24 +50,7 @@ func BenchmarkIngestComplete(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			key := fmt.Sprintf("ES-%d", n.Add(1))
-			res, err := st.MessageIngest(b.Context(), recordParams(key, time.Now(), "n1"))
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			if len(res.Claimed) != 1 {
-				b.Errorf("ingest %s: %d claimed", key, len(res.Claimed))
-				return
-			}
-			d := res.Claimed[0]
-			now := time.Now()
-			_, err = st.DeliveryComplete(b.Context(), &store.CompleteParams{
-				DeliveryID: d.ID, Node: "n1", State: seam.DeliveryDelivered, Lease: time.Minute, Now: now,
-				Attempt: &seam.Attempt{StartedAt: now, Duration: time.Millisecond, Status: 201, Response: []byte(`{"id":"55012"}`)},
-				XRefs:   []*seam.XRef{{Entity: "order", Key: key, System: "erp", Name: "erp_order_id", Value: "E" + key}},
-			})
-			if err != nil {
+			if err := deliverRecord(b, st, fmt.Sprintf("ES-%d", n.Add(1))); err != nil {
 				b.Error(err)
 				return
 			}
@@ -74,6 +58,26 @@ func BenchmarkIngestComplete(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "CPU-µs/record")
+}
+
+// deliverRecord writes one record as the engine does on the reference
+// flow: its intake (leased to n1), then its delivery's success with the
+// effect and one cross-reference.
+func deliverRecord(tb testing.TB, st *sqlite.Store, key string) error {
+	res, err := st.MessageIngest(tb.Context(), recordParams(key, time.Now(), "n1"))
+	if err != nil {
+		return err
+	}
+	if len(res.Claimed) != 1 {
+		return fmt.Errorf("ingest %s: %d claimed", key, len(res.Claimed))
+	}
+	now := time.Now()
+	_, err = st.DeliveryComplete(tb.Context(), &store.CompleteParams{
+		DeliveryID: res.Claimed[0].ID, Node: "n1", State: seam.DeliveryDelivered, Lease: time.Minute, Now: now,
+		Attempt: &seam.Attempt{StartedAt: now, Duration: time.Millisecond, Status: 201, Response: []byte(`{"id":"55012"}`)},
+		XRefs:   []*seam.XRef{{Entity: "order", Key: key, System: "erp", Name: "erp_order_id", Value: "E" + key}},
+	})
+	return err
 }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
@@ -102,17 +106,7 @@ func BenchmarkRouteStats(b *testing.B) {
 				if i > records {
 					return
 				}
-				key := fmt.Sprintf("ES-%d", i)
-				res, err := st.MessageIngest(b.Context(), recordParams(key, time.Now(), "n1"))
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				now := time.Now()
-				if _, err := st.DeliveryComplete(b.Context(), &store.CompleteParams{
-					DeliveryID: res.Claimed[0].ID, Node: "n1", State: seam.DeliveryDelivered, Lease: time.Minute, Now: now,
-					Attempt: &seam.Attempt{StartedAt: now, Duration: time.Millisecond, Status: 201},
-				}); err != nil {
+				if err := deliverRecord(b, st, fmt.Sprintf("ES-%d", i)); err != nil {
 					b.Error(err)
 					return
 				}

@@ -76,10 +76,11 @@ func (r *rawStmt) queryRow(args []any, dest ...any) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, rows.Close()) }()
-	if n := len(rows.Columns()); cap(r.vals) < n {
+	n := len(rows.Columns())
+	if cap(r.vals) < n {
 		r.vals = make([]driver.Value, n)
 	}
-	vals := r.vals[:len(rows.Columns())]
+	vals := r.vals[:n]
 	defer clear(vals)
 	switch err := rows.Next(vals); {
 	case errors.Is(err, io.EOF):
