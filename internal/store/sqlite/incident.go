@@ -264,16 +264,8 @@ func (s *Store) IncidentList(ctx context.Context, f *store.IncidentFilter) ([]*s
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
-	defer rows.Close()
-	var out []*seam.Incident
-	for rows.Next() {
-		in, err := scanIncident(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list incidents: %w", err)
-		}
-		out = append(out, in)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanAll(rows, scanIncident)
+	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
 	return out, nil

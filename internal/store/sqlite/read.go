@@ -85,15 +85,18 @@ func scanDelivery(r scanner) (*seam.Delivery, error) {
 }
 
 // scanDeliveries reads and closes rows of deliveryCols.
-func scanDeliveries(rows *sql.Rows) ([]*seam.Delivery, error) {
+func scanDeliveries(rows *sql.Rows) ([]*seam.Delivery, error) { return scanAll(rows, scanDelivery) }
+
+// scanAll reads every row with scan and closes rows.
+func scanAll[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
 	defer rows.Close()
-	var out []*seam.Delivery
+	var out []T
 	for rows.Next() {
-		d, err := scanDelivery(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, d)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
@@ -188,23 +191,23 @@ func (s *Store) AttemptList(ctx context.Context, deliveryID int64) ([]*seam.Atte
 	if err != nil {
 		return nil, fmt.Errorf("list attempts: %w", err)
 	}
-	defer rows.Close()
-	var out []*seam.Attempt
-	for rows.Next() {
-		var (
-			a                   seam.Attempt
-			startedAt, duration int64
-		)
-		if err := rows.Scan(&a.ID, &a.DeliveryID, &a.Number, &startedAt, &duration, &a.Status, &a.Error, &a.Response); err != nil {
-			return nil, fmt.Errorf("list attempts: %w", err)
-		}
-		a.StartedAt, a.Duration = fromNanos(startedAt), time.Duration(duration)
-		out = append(out, &a)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanAll(rows, scanAttempt)
+	if err != nil {
 		return nil, fmt.Errorf("list attempts: %w", err)
 	}
 	return out, nil
+}
+
+func scanAttempt(r scanner) (*seam.Attempt, error) {
+	var (
+		a                   seam.Attempt
+		startedAt, duration int64
+	)
+	if err := r.Scan(&a.ID, &a.DeliveryID, &a.Number, &startedAt, &duration, &a.Status, &a.Error, &a.Response); err != nil {
+		return nil, err
+	}
+	a.StartedAt, a.Duration = fromNanos(startedAt), time.Duration(duration)
+	return &a, nil
 }
 
 const messageCols = `id, flow, system, key, status, received_at, content_type, body, canonical, trace_id, replay_of`
@@ -251,16 +254,8 @@ func (s *Store) MessageList(ctx context.Context, f *store.MessageFilter) ([]*sea
 	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)
 	}
-	defer rows.Close()
-	var out []*seam.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list messages: %w", err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanAll(rows, scanMessage)
+	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)
 	}
 	return out, nil
@@ -311,16 +306,8 @@ func (s *Store) QuarantineList(ctx context.Context, f *store.QuarantineFilter) (
 	if err != nil {
 		return nil, fmt.Errorf("list quarantine: %w", err)
 	}
-	defer rows.Close()
-	var out []*seam.Quarantined
-	for rows.Next() {
-		q, err := scanQuarantined(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list quarantine: %w", err)
-		}
-		out = append(out, q)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanAll(rows, scanQuarantined)
+	if err != nil {
 		return nil, fmt.Errorf("list quarantine: %w", err)
 	}
 	return out, nil
@@ -346,23 +333,23 @@ func (s *Store) XRefList(ctx context.Context, f *store.XRefFilter) ([]*seam.XRef
 	if err != nil {
 		return nil, fmt.Errorf("list xrefs: %w", err)
 	}
-	defer rows.Close()
-	var out []*seam.XRef
-	for rows.Next() {
-		var (
-			x         seam.XRef
-			createdAt int64
-		)
-		if err := rows.Scan(&x.Entity, &x.Key, &x.System, &x.Name, &x.Value, &createdAt); err != nil {
-			return nil, fmt.Errorf("list xrefs: %w", err)
-		}
-		x.CreatedAt = fromNanos(createdAt)
-		out = append(out, &x)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanAll(rows, scanXRef)
+	if err != nil {
 		return nil, fmt.Errorf("list xrefs: %w", err)
 	}
 	return out, nil
+}
+
+func scanXRef(r scanner) (*seam.XRef, error) {
+	var (
+		x         seam.XRef
+		createdAt int64
+	)
+	if err := r.Scan(&x.Entity, &x.Key, &x.System, &x.Name, &x.Value, &createdAt); err != nil {
+		return nil, err
+	}
+	x.CreatedAt = fromNanos(createdAt)
+	return &x, nil
 }
 
 // EffectGet implements store.Store.
@@ -393,27 +380,27 @@ func (s *Store) AuditList(ctx context.Context, f *store.AuditFilter) ([]*seam.Au
 	if err != nil {
 		return nil, fmt.Errorf("list audit: %w", err)
 	}
-	defer rows.Close()
-	var out []*seam.AuditEvent
-	for rows.Next() {
-		var (
-			e      seam.AuditEvent
-			at     int64
-			detail []byte
-		)
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &e.Reason, &detail); err != nil {
-			return nil, fmt.Errorf("list audit: %w", err)
-		}
-		e.At = fromNanos(at)
-		if len(detail) > 0 {
-			e.Detail = detail
-		}
-		out = append(out, &e)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanAll(rows, scanAudit)
+	if err != nil {
 		return nil, fmt.Errorf("list audit: %w", err)
 	}
 	return out, nil
+}
+
+func scanAudit(r scanner) (*seam.AuditEvent, error) {
+	var (
+		e      seam.AuditEvent
+		at     int64
+		detail []byte
+	)
+	if err := r.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &e.Reason, &detail); err != nil {
+		return nil, err
+	}
+	e.At = fromNanos(at)
+	if len(detail) > 0 {
+		e.Detail = detail
+	}
+	return &e, nil
 }
 
 // routeStatsQuery counts deliveries per flow, route and state, for one
