@@ -205,16 +205,8 @@ func (s *Store) IncidentList(ctx context.Context, f *store.IncidentFilter) ([]*s
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", mapErr(err))
 	}
-	defer rows.Close()
-	var out []*seam.Incident
-	for rows.Next() {
-		in, err := scanIncident(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list incidents: %w", err)
-		}
-		out = append(out, in)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanAll(rows, func(r pgx.Row) (*seam.Incident, error) { return scanIncident(r) })
+	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", mapErr(err))
 	}
 	return out, nil

@@ -94,17 +94,12 @@ func scanDelivery(r pgx.Row) (*seam.Delivery, error) {
 }
 
 // scanDeliveries reads and closes rows of deliveryCols.
-func scanDeliveries(rows pgx.Rows) ([]*seam.Delivery, error) {
-	defer rows.Close()
-	var out []*seam.Delivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+func scanDeliveries(rows pgx.Rows) ([]*seam.Delivery, error) { return scanAll(rows, scanDelivery) }
+
+// scanAll reads every row with scan and closes rows. No rows is a nil
+// slice, as in the SQLite driver (pgx.CollectRows would give an empty one).
+func scanAll[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
+	return pgx.AppendRows([]T(nil), rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
 }
 
 // DeliveryGet implements store.Store.
@@ -178,23 +173,23 @@ func (s *Store) AttemptList(ctx context.Context, deliveryID int64) ([]*seam.Atte
 	if err != nil {
 		return nil, fmt.Errorf("list attempts: %w", mapErr(err))
 	}
-	defer rows.Close()
-	var out []*seam.Attempt
-	for rows.Next() {
-		var (
-			a                   seam.Attempt
-			startedAt, duration int64
-		)
-		if err := rows.Scan(&a.ID, &a.DeliveryID, &a.Number, &startedAt, &duration, &a.Status, &a.Error, &a.Response); err != nil {
-			return nil, fmt.Errorf("list attempts: %w", err)
-		}
-		a.StartedAt, a.Duration = fromNanos(startedAt), time.Duration(duration)
-		out = append(out, &a)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanAll(rows, scanAttempt)
+	if err != nil {
 		return nil, fmt.Errorf("list attempts: %w", mapErr(err))
 	}
 	return out, nil
+}
+
+func scanAttempt(r pgx.Row) (*seam.Attempt, error) {
+	var (
+		a                   seam.Attempt
+		startedAt, duration int64
+	)
+	if err := r.Scan(&a.ID, &a.DeliveryID, &a.Number, &startedAt, &duration, &a.Status, &a.Error, &a.Response); err != nil {
+		return nil, err
+	}
+	a.StartedAt, a.Duration = fromNanos(startedAt), time.Duration(duration)
+	return &a, nil
 }
 
 func scanMessage(r pgx.Row) (*seam.Message, error) {
@@ -245,16 +240,8 @@ func (s *Store) MessageList(ctx context.Context, f *store.MessageFilter) ([]*sea
 	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", mapErr(err))
 	}
-	defer rows.Close()
-	var out []*seam.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list messages: %w", err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanAll(rows, scanMessage)
+	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", mapErr(err))
 	}
 	return out, nil
@@ -306,16 +293,8 @@ func (s *Store) QuarantineList(ctx context.Context, f *store.QuarantineFilter) (
 	if err != nil {
 		return nil, fmt.Errorf("list quarantine: %w", mapErr(err))
 	}
-	defer rows.Close()
-	var out []*seam.Quarantined
-	for rows.Next() {
-		q, err := scanQuarantined(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list quarantine: %w", err)
-		}
-		out = append(out, q)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanAll(rows, scanQuarantined)
+	if err != nil {
 		return nil, fmt.Errorf("list quarantine: %w", mapErr(err))
 	}
 	return out, nil
@@ -339,23 +318,23 @@ func (s *Store) XRefList(ctx context.Context, f *store.XRefFilter) ([]*seam.XRef
 	if err != nil {
 		return nil, fmt.Errorf("list xrefs: %w", mapErr(err))
 	}
-	defer rows.Close()
-	var out []*seam.XRef
-	for rows.Next() {
-		var (
-			x         seam.XRef
-			createdAt int64
-		)
-		if err := rows.Scan(&x.Entity, &x.Key, &x.System, &x.Name, &x.Value, &createdAt); err != nil {
-			return nil, fmt.Errorf("list xrefs: %w", err)
-		}
-		x.CreatedAt = fromNanos(createdAt)
-		out = append(out, &x)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanAll(rows, scanXRef)
+	if err != nil {
 		return nil, fmt.Errorf("list xrefs: %w", mapErr(err))
 	}
 	return out, nil
+}
+
+func scanXRef(r pgx.Row) (*seam.XRef, error) {
+	var (
+		x         seam.XRef
+		createdAt int64
+	)
+	if err := r.Scan(&x.Entity, &x.Key, &x.System, &x.Name, &x.Value, &createdAt); err != nil {
+		return nil, err
+	}
+	x.CreatedAt = fromNanos(createdAt)
+	return &x, nil
 }
 
 // EffectGet implements store.Store.
@@ -389,27 +368,27 @@ func (s *Store) AuditList(ctx context.Context, f *store.AuditFilter) ([]*seam.Au
 	if err != nil {
 		return nil, fmt.Errorf("list audit: %w", mapErr(err))
 	}
-	defer rows.Close()
-	var out []*seam.AuditEvent
-	for rows.Next() {
-		var (
-			e      seam.AuditEvent
-			at     int64
-			detail []byte
-		)
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &e.Reason, &detail); err != nil {
-			return nil, fmt.Errorf("list audit: %w", err)
-		}
-		e.At = fromNanos(at)
-		if len(detail) > 0 {
-			e.Detail = detail
-		}
-		out = append(out, &e)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanAll(rows, scanAudit)
+	if err != nil {
 		return nil, fmt.Errorf("list audit: %w", mapErr(err))
 	}
 	return out, nil
+}
+
+func scanAudit(r pgx.Row) (*seam.AuditEvent, error) {
+	var (
+		e      seam.AuditEvent
+		at     int64
+		detail []byte
+	)
+	if err := r.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &e.Reason, &detail); err != nil {
+		return nil, err
+	}
+	e.At = fromNanos(at)
+	if len(detail) > 0 {
+		e.Detail = detail
+	}
+	return &e, nil
 }
 
 // RouteStats implements store.Store.
